@@ -1,0 +1,560 @@
+//! The `albatross:strategy` component: wit-bindgen glue that exports the native functions of
+//! this crate through the WIT `reconciler` and `policy` interfaces and implements [`Host`] over
+//! the WIT imports. Only conversions live here; every decision is in the native modules.
+
+use crate::host::{self, Host};
+use crate::{action, api, conditions, elb, error, managed, pingpong, plan, reconcile, verify};
+
+wit_bindgen::generate!({
+    world: "strategy",
+    path: "../../wit",
+});
+
+use albatross::strategy::{clock, cluster, elbv2 as wit_elb, log, types as wt};
+use exports::albatross::strategy::{policy as wp, reconciler as wr};
+
+struct Component;
+
+export!(Component);
+
+/// The name this module reports.
+pub const MODULE_NAME: &str = "albatross-default";
+
+impl wr::Guest for Component {
+    fn info() -> wr::ModuleInfo {
+        wr::ModuleInfo {
+            name: MODULE_NAME.to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    fn reconcile(rollout_json: String) -> Result<wr::Outcome, wt::StrategyError> {
+        let out = reconcile::reconcile(&mut WitHost, &rollout_json).map_err(strategy_error)?;
+        Ok(wr::Outcome {
+            status_json: out.status_json,
+            requeue_after_ms: out.requeue_after_ms,
+            events: out.events.into_iter().map(event_to_wit).collect(),
+        })
+    }
+}
+
+impl wp::Guest for Component {
+    fn validate(rollout_json: String) -> Result<(), wt::StrategyError> {
+        api::validate(&rollout_json).map_err(strategy_error)
+    }
+
+    fn plan_step(
+        rollout_json: String,
+        step_index: u32,
+        observed_stable_weight: Option<u32>,
+    ) -> Result<wp::StepPlan, wt::StrategyError> {
+        api::plan_step(&rollout_json, step_index, observed_stable_weight)
+            .map(step_plan)
+            .map_err(strategy_error)
+    }
+
+    fn plan_steps(rollout_json: String) -> Result<Vec<wp::StepPlan>, wt::StrategyError> {
+        api::plan_steps(&rollout_json)
+            .map(|v| v.into_iter().map(step_plan).collect())
+            .map_err(strategy_error)
+    }
+
+    fn build_action(
+        rollout_json: String,
+        canary_weight: u32,
+    ) -> Result<wt::Annotation, wt::StrategyError> {
+        api::build_action(&rollout_json, canary_weight)
+            .map(annotation)
+            .map_err(strategy_error)
+    }
+
+    fn parse_action(value: String) -> Result<wp::ForwardAction, wt::StrategyError> {
+        let a = api::parse_action(&value).map_err(strategy_error)?;
+        Ok(wp::ForwardAction {
+            target_groups: a
+                .target_groups
+                .into_iter()
+                .map(action_target_group)
+                .collect(),
+            stickiness: a
+                .stickiness
+                .map(|s: action::ActionStickiness| wp::ActionStickiness {
+                    enabled: s.enabled,
+                    duration_seconds: s.duration_seconds,
+                }),
+        })
+    }
+
+    fn build_header_route(
+        rollout_json: String,
+        route_name: String,
+    ) -> Result<Vec<wt::Annotation>, wt::StrategyError> {
+        api::build_header_route(&rollout_json, &route_name)
+            .map(|v| v.into_iter().map(annotation).collect())
+            .map_err(strategy_error)
+    }
+
+    fn parse_conditions(value: String) -> Result<Vec<wp::HeaderCondition>, wt::StrategyError> {
+        api::parse_conditions(&value)
+            .map(|v| {
+                v.into_iter()
+                    .map(|c: conditions::HeaderCondition| wp::HeaderCondition {
+                        header_name: c.header_name,
+                        values: c.values,
+                    })
+                    .collect()
+            })
+            .map_err(strategy_error)
+    }
+
+    fn read_managed(ingress_json: String) -> Result<Vec<wp::ManagedEntry>, wt::StrategyError> {
+        api::read_managed(&ingress_json)
+            .map(|v| {
+                v.into_iter()
+                    .map(|e: managed::ManagedEntry| wp::ManagedEntry {
+                        rollout: e.rollout,
+                        keys: e.keys,
+                    })
+                    .collect()
+            })
+            .map_err(strategy_error)
+    }
+
+    fn update_managed(
+        ingress_json: String,
+        rollout_name: String,
+        keys: Vec<String>,
+    ) -> Result<Vec<wt::Annotation>, wt::StrategyError> {
+        api::update_managed(&ingress_json, &rollout_name, &keys)
+            .map(|v| v.into_iter().map(annotation).collect())
+            .map_err(strategy_error)
+    }
+
+    fn ingress_class_matches(
+        ingress_json: String,
+        classes: Vec<String>,
+    ) -> Result<bool, wt::StrategyError> {
+        api::ingress_class_matches(&ingress_json, &classes).map_err(strategy_error)
+    }
+
+    fn ping_pong_roles(
+        rollout_json: String,
+    ) -> Result<Option<wp::PingPongState>, wt::StrategyError> {
+        api::ping_pong_roles(&rollout_json)
+            .map(|r| r.map(roles))
+            .map_err(strategy_error)
+    }
+
+    fn decide_ping_pong_swap(
+        rollout_json: String,
+        verified_canary_weight: Option<u32>,
+    ) -> Result<wp::PingPongSwap, wt::StrategyError> {
+        let s = api::decide_ping_pong_swap(&rollout_json, verified_canary_weight)
+            .map_err(strategy_error)?;
+        Ok(wp::PingPongSwap {
+            swap: s.swap,
+            reason: s.reason,
+            roles: roles(s.roles),
+            annotations: s.annotations.into_iter().map(annotation).collect(),
+        })
+    }
+
+    fn verify_weights(check: wp::WeightCheck) -> Result<wp::WeightVerdict, wt::StrategyError> {
+        let native = verify::WeightCheck {
+            ingress_namespace: check.ingress_namespace,
+            ingress_name: check.ingress_name,
+            canary_service: check.canary_service,
+            stable_service: check.stable_service,
+            service_port: check.service_port,
+            desired_canary_weight: check.desired_canary_weight,
+            resource_tag_key: check.resource_tag_key,
+            load_balancer: load_balancer(check.load_balancer),
+            rules: check.rules.into_iter().map(rule).collect(),
+            target_groups: check.target_groups.into_iter().map(target_group).collect(),
+            tags: check.tags.into_iter().map(resource_tags).collect(),
+        };
+        let v = api::verify_weights(&native).map_err(strategy_error)?;
+        Ok(wp::WeightVerdict {
+            verified: v.verified,
+            load_balancer_arn: v.load_balancer_arn,
+            canary_target_group_arn: v.canary_target_group_arn,
+            stable_target_group_arn: v.stable_target_group_arn,
+            desired_canary_weight: v.desired_canary_weight,
+            desired_stable_weight: v.desired_stable_weight,
+            rules: v
+                .rules
+                .into_iter()
+                .map(|r| wp::RuleWeights {
+                    rule_arn: r.rule_arn,
+                    observed_canary: r.observed_canary,
+                    observed_stable: r.observed_stable,
+                    matches: r.matches,
+                })
+                .collect(),
+            differences: v.differences,
+        })
+    }
+
+    fn verify_ips(endpoint_ips: Vec<String>, targets: Vec<wit_elb::TargetHealth>) -> wp::IpVerdict {
+        let targets: Vec<elb::TargetHealth> = targets.into_iter().map(target_health).collect();
+        let v = api::verify_ips(&endpoint_ips, &targets);
+        wp::IpVerdict {
+            verified: v.verified,
+            ips: v
+                .ips
+                .into_iter()
+                .map(|s| wp::IpStatus {
+                    ip: s.ip,
+                    registered: s.registered,
+                    state: s.state.map(state_to_wit),
+                })
+                .collect(),
+            missing: v.missing,
+        }
+    }
+}
+
+fn strategy_error(e: error::StrategyError) -> wt::StrategyError {
+    match e {
+        error::StrategyError::InvalidSpec(f) => wt::StrategyError::InvalidSpec(wt::FieldError {
+            object: f.object,
+            field: f.field,
+            message: f.message,
+        }),
+        error::StrategyError::Malformed(m) => wt::StrategyError::Malformed(m),
+        error::StrategyError::Host(h) => wt::StrategyError::Host(host_error_to_wit(h)),
+    }
+}
+
+fn host_error_to_wit(e: error::HostError) -> wt::HostError {
+    use error::HostError as H;
+    match e {
+        H::NotFound(m) => wt::HostError::NotFound(m),
+        H::Conflict(m) => wt::HostError::Conflict(m),
+        H::Forbidden(m) => wt::HostError::Forbidden(m),
+        H::Invalid(m) => wt::HostError::Invalid(m),
+        H::Throttled(m) => wt::HostError::Throttled(m),
+        H::Transient(m) => wt::HostError::Transient(m),
+    }
+}
+
+fn host_error(e: wt::HostError) -> error::HostError {
+    use error::HostError as H;
+    match e {
+        wt::HostError::NotFound(m) => H::NotFound(m),
+        wt::HostError::Conflict(m) => H::Conflict(m),
+        wt::HostError::Forbidden(m) => H::Forbidden(m),
+        wt::HostError::Invalid(m) => H::Invalid(m),
+        wt::HostError::Throttled(m) => H::Throttled(m),
+        wt::HostError::Transient(m) => H::Transient(m),
+    }
+}
+
+fn annotation(a: action::Annotation) -> wt::Annotation {
+    wt::Annotation {
+        key: a.key,
+        value: a.value,
+    }
+}
+
+fn step_plan(p: plan::StepPlan) -> wp::StepPlan {
+    wp::StepPlan {
+        step_index: p.step_index,
+        canary_weight: p.canary_weight,
+        stable_weight: p.stable_weight,
+        canary_replicas: p.canary_replicas,
+        stable_replicas: p.stable_replicas,
+    }
+}
+
+fn roles(r: pingpong::PingPongRoles) -> wp::PingPongState {
+    wp::PingPongState {
+        stable_service: r.stable_service,
+        canary_service: r.canary_service,
+        stable_ping_pong: r.stable_ping_pong,
+    }
+}
+
+fn action_target_group(t: action::ActionTargetGroup) -> wp::ActionTargetGroup {
+    wp::ActionTargetGroup {
+        service_name: t.service_name,
+        service_port: t.service_port,
+        target_group_arn: t.target_group_arn,
+        target_group_name: t.target_group_name,
+        weight: t.weight,
+    }
+}
+
+fn event_to_wit(e: host::Event) -> wt::Event {
+    wt::Event {
+        event_type: match e.event_type {
+            host::EventType::Normal => wt::EventType::Normal,
+            host::EventType::Warning => wt::EventType::Warning,
+        },
+        reason: e.reason,
+        message: e.message,
+    }
+}
+
+fn load_balancer(l: wit_elb::LoadBalancer) -> elb::LoadBalancer {
+    elb::LoadBalancer {
+        arn: l.arn,
+        name: l.name,
+        dns_name: l.dns_name,
+        load_balancer_type: l.load_balancer_type,
+        scheme: l.scheme,
+        vpc_id: l.vpc_id,
+        state: l.state,
+    }
+}
+
+fn rule(r: wit_elb::Rule) -> elb::Rule {
+    elb::Rule {
+        arn: r.arn,
+        priority: r.priority,
+        is_default: r.is_default,
+        conditions: r
+            .conditions
+            .into_iter()
+            .map(|c| elb::RuleCondition {
+                field: c.field,
+                http_header_name: c.http_header_name,
+                values: c.values,
+            })
+            .collect(),
+        actions: r
+            .actions
+            .into_iter()
+            .map(|a| elb::RuleAction {
+                action_type: a.action_type,
+                order: a.order,
+                target_group_arn: a.target_group_arn,
+                forward: a.forward.map(|f| elb::ForwardConfig {
+                    target_groups: f
+                        .target_groups
+                        .into_iter()
+                        .map(|g| elb::WeightedTargetGroup {
+                            target_group_arn: g.target_group_arn,
+                            weight: g.weight,
+                        })
+                        .collect(),
+                    stickiness_enabled: f.stickiness_enabled,
+                    stickiness_duration_seconds: f.stickiness_duration_seconds,
+                }),
+            })
+            .collect(),
+    }
+}
+
+fn target_group(t: wit_elb::TargetGroup) -> elb::TargetGroup {
+    elb::TargetGroup {
+        arn: t.arn,
+        name: t.name,
+        target_type: t.target_type,
+        port: t.port,
+        protocol: t.protocol,
+        vpc_id: t.vpc_id,
+        load_balancer_arns: t.load_balancer_arns,
+    }
+}
+
+fn resource_tags(t: wit_elb::ResourceTags) -> elb::ResourceTags {
+    elb::ResourceTags {
+        resource_arn: t.resource_arn,
+        tags: t
+            .tags
+            .into_iter()
+            .map(|t| elb::Tag {
+                key: t.key,
+                value: t.value,
+            })
+            .collect(),
+    }
+}
+
+fn state_from_wit(s: wit_elb::TargetHealthState) -> elb::TargetHealthState {
+    use elb::TargetHealthState as S;
+    use wit_elb::TargetHealthState as W;
+    match s {
+        W::Initial => S::Initial,
+        W::Healthy => S::Healthy,
+        W::Unhealthy => S::Unhealthy,
+        W::UnhealthyDraining => S::UnhealthyDraining,
+        W::Unused => S::Unused,
+        W::Draining => S::Draining,
+        W::Unavailable => S::Unavailable,
+    }
+}
+
+fn state_to_wit(s: elb::TargetHealthState) -> wit_elb::TargetHealthState {
+    use elb::TargetHealthState as S;
+    use wit_elb::TargetHealthState as W;
+    match s {
+        S::Initial => W::Initial,
+        S::Healthy => W::Healthy,
+        S::Unhealthy => W::Unhealthy,
+        S::UnhealthyDraining => W::UnhealthyDraining,
+        S::Unused => W::Unused,
+        S::Draining => W::Draining,
+        S::Unavailable => W::Unavailable,
+    }
+}
+
+fn target_health(t: wit_elb::TargetHealth) -> elb::TargetHealth {
+    elb::TargetHealth {
+        id: t.id,
+        port: t.port,
+        state: state_from_wit(t.state),
+        reason: t.reason,
+    }
+}
+
+fn kind(k: &host::ObjectKind) -> wt::ObjectKind {
+    wt::ObjectKind {
+        api_version: k.api_version.clone(),
+        kind: k.kind.clone(),
+    }
+}
+
+/// [`Host`] over the WIT imports.
+struct WitHost;
+
+impl Host for WitHost {
+    fn get(
+        &mut self,
+        k: &host::ObjectKind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<String, error::HostError> {
+        cluster::get(&kind(k), namespace, name).map_err(host_error)
+    }
+
+    fn list(
+        &mut self,
+        k: &host::ObjectKind,
+        namespace: &str,
+        selector: &str,
+    ) -> Result<Vec<String>, error::HostError> {
+        cluster::list(&kind(k), namespace, selector).map_err(host_error)
+    }
+
+    fn create(
+        &mut self,
+        k: &host::ObjectKind,
+        namespace: &str,
+        object_json: &str,
+    ) -> Result<String, error::HostError> {
+        cluster::create(&kind(k), namespace, object_json).map_err(host_error)
+    }
+
+    fn patch(
+        &mut self,
+        k: &host::ObjectKind,
+        namespace: &str,
+        name: &str,
+        patch_type: host::PatchType,
+        patch_json: &str,
+        subresource: Option<&str>,
+    ) -> Result<String, error::HostError> {
+        let pt = match patch_type {
+            host::PatchType::Merge => wt::PatchType::Merge,
+            host::PatchType::Json => wt::PatchType::Json,
+            host::PatchType::StrategicMerge => wt::PatchType::StrategicMerge,
+        };
+        cluster::patch(&kind(k), namespace, name, pt, patch_json, subresource).map_err(host_error)
+    }
+
+    fn delete(
+        &mut self,
+        k: &host::ObjectKind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), error::HostError> {
+        cluster::delete(&kind(k), namespace, name).map_err(host_error)
+    }
+
+    fn record_event(&mut self, e: &host::Event) -> Result<(), error::HostError> {
+        cluster::record_event(&event_to_wit(e.clone())).map_err(host_error)
+    }
+
+    fn describe_load_balancers(
+        &mut self,
+        names: &[String],
+        arns: &[String],
+    ) -> Result<Vec<elb::LoadBalancer>, error::HostError> {
+        wit_elb::describe_load_balancers(names, arns)
+            .map(|v| v.into_iter().map(load_balancer).collect())
+            .map_err(host_error)
+    }
+
+    fn describe_listeners(
+        &mut self,
+        load_balancer_arn: &str,
+    ) -> Result<Vec<elb::Listener>, error::HostError> {
+        wit_elb::describe_listeners(load_balancer_arn)
+            .map(|v| {
+                v.into_iter()
+                    .map(|l| elb::Listener {
+                        arn: l.arn,
+                        load_balancer_arn: l.load_balancer_arn,
+                        port: l.port,
+                        protocol: l.protocol,
+                    })
+                    .collect()
+            })
+            .map_err(host_error)
+    }
+
+    fn describe_rules(&mut self, listener_arn: &str) -> Result<Vec<elb::Rule>, error::HostError> {
+        wit_elb::describe_rules(listener_arn)
+            .map(|v| v.into_iter().map(rule).collect())
+            .map_err(host_error)
+    }
+
+    fn describe_target_groups(
+        &mut self,
+        lb: Option<&str>,
+        arns: &[String],
+    ) -> Result<Vec<elb::TargetGroup>, error::HostError> {
+        wit_elb::describe_target_groups(lb, arns)
+            .map(|v| v.into_iter().map(target_group).collect())
+            .map_err(host_error)
+    }
+
+    fn describe_tags(
+        &mut self,
+        arns: &[String],
+    ) -> Result<Vec<elb::ResourceTags>, error::HostError> {
+        wit_elb::describe_tags(arns)
+            .map(|v| v.into_iter().map(resource_tags).collect())
+            .map_err(host_error)
+    }
+
+    fn describe_target_health(
+        &mut self,
+        arn: &str,
+    ) -> Result<Vec<elb::TargetHealth>, error::HostError> {
+        wit_elb::describe_target_health(arn)
+            .map(|v| v.into_iter().map(target_health).collect())
+            .map_err(host_error)
+    }
+
+    fn now_millis(&mut self) -> u64 {
+        clock::now()
+    }
+
+    fn log(&mut self, level: host::Level, message: &str, fields: &[(&str, &str)]) {
+        let level = match level {
+            host::Level::Trace => log::Level::Trace,
+            host::Level::Debug => log::Level::Debug,
+            host::Level::Info => log::Level::Info,
+            host::Level::Warn => log::Level::Warn,
+            host::Level::Error => log::Level::Error,
+        };
+        let fields: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        log::write(level, message, &fields);
+    }
+}

@@ -1,0 +1,30 @@
+//! The default Albatross strategy: Argo-Rollouts-compatible progressive delivery behind an AWS
+//! Application Load Balancer.
+//!
+//! A plain Rust library that builds natively (tests, benchmarks, the native baseline) and, for
+//! `wasm32`, as the `albatross:strategy` component (see `component`). The pure pieces live in
+//! their own modules; [`api`] exposes them with the exact shapes of the WIT `policy` interface,
+//! and [`reconcile`] runs one reconcile pass over a [`host::Host`] that supplies the imports.
+
+pub mod action;
+pub mod api;
+pub mod conditions;
+pub mod duration;
+pub mod elb;
+pub mod error;
+pub mod host;
+pub mod ingress;
+pub mod lookup;
+pub mod managed;
+pub mod pingpong;
+pub mod plan;
+pub mod reconcile;
+pub mod spec;
+pub mod status;
+pub mod validate;
+pub mod verify;
+
+pub use error::{FieldError, HostError, Result, StrategyError};
+
+#[cfg(target_arch = "wasm32")]
+mod component;

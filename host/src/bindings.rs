@@ -1,0 +1,218 @@
+//! The host side of the WIT contract: wasmtime's generated bindings for the `strategy` world,
+//! and the import traits implemented over any [`albatross_policy::host::Host`] backend (the
+//! offline host, the simulated world, a real cluster). Records convert to and from the native
+//! policy types, which have the same serde shape field for field.
+
+use albatross_policy::host as native;
+use serde::{Serialize, de::DeserializeOwned};
+
+wasmtime::component::bindgen!({
+    world: "strategy",
+    path: "../wit",
+    additional_derives: [serde::Serialize, serde::Deserialize],
+});
+
+pub use albatross::strategy::elbv2 as wit_elbv2;
+pub use albatross::strategy::types as wit_types;
+pub use exports::albatross::strategy::policy as wit_policy;
+pub use exports::albatross::strategy::reconciler as wit_reconciler;
+
+/// What every store carries: the backend that answers the module's imports, and the module's
+/// name for logs.
+pub struct HostState {
+    /// Answers cluster, elbv2, clock and log calls.
+    pub backend: Box<dyn native::Host + Send>,
+    /// The module's name, put on every log line it writes.
+    pub module: String,
+}
+
+/// Converts between two types with the same serde shape (a WIT record generated here and its
+/// native twin in albatross-policy).
+pub fn convert<A: Serialize, B: DeserializeOwned>(a: &A) -> Result<B, serde_json::Error> {
+    serde_json::from_value(serde_json::to_value(a)?)
+}
+
+fn host_error(e: albatross_policy::HostError) -> wit_types::HostError {
+    use albatross_policy::HostError as H;
+    match e {
+        H::NotFound(m) => wit_types::HostError::NotFound(m),
+        H::Conflict(m) => wit_types::HostError::Conflict(m),
+        H::Forbidden(m) => wit_types::HostError::Forbidden(m),
+        H::Invalid(m) => wit_types::HostError::Invalid(m),
+        H::Throttled(m) => wit_types::HostError::Throttled(m),
+        H::Transient(m) => wit_types::HostError::Transient(m),
+    }
+}
+
+fn native_kind(k: &wit_types::ObjectKind) -> native::ObjectKind {
+    native::ObjectKind::new(&k.api_version, &k.kind)
+}
+
+/// Converts a backend's answer into the WIT shape; a shape mismatch is a host bug and is
+/// reported to the module as `invalid` rather than trapping.
+fn wit_list<A: Serialize, B: DeserializeOwned>(
+    r: Result<Vec<A>, albatross_policy::HostError>,
+) -> Result<Vec<B>, wit_types::HostError> {
+    let items = r.map_err(host_error)?;
+    items
+        .iter()
+        .map(|i| convert(i).map_err(|e| wit_types::HostError::Invalid(format!("host record: {e}"))))
+        .collect()
+}
+
+impl wit_types::Host for HostState {}
+
+impl albatross::strategy::cluster::Host for HostState {
+    fn get(
+        &mut self,
+        kind: wit_types::ObjectKind,
+        namespace: String,
+        name: String,
+    ) -> Result<String, wit_types::HostError> {
+        self.backend
+            .get(&native_kind(&kind), &namespace, &name)
+            .map_err(host_error)
+    }
+
+    fn list(
+        &mut self,
+        kind: wit_types::ObjectKind,
+        namespace: String,
+        label_selector: String,
+    ) -> Result<Vec<String>, wit_types::HostError> {
+        self.backend
+            .list(&native_kind(&kind), &namespace, &label_selector)
+            .map_err(host_error)
+    }
+
+    fn create(
+        &mut self,
+        kind: wit_types::ObjectKind,
+        namespace: String,
+        object_json: String,
+    ) -> Result<String, wit_types::HostError> {
+        self.backend
+            .create(&native_kind(&kind), &namespace, &object_json)
+            .map_err(host_error)
+    }
+
+    fn patch(
+        &mut self,
+        kind: wit_types::ObjectKind,
+        namespace: String,
+        name: String,
+        patch_type: wit_types::PatchType,
+        patch_json: String,
+        subresource: Option<String>,
+    ) -> Result<String, wit_types::HostError> {
+        let pt = match patch_type {
+            wit_types::PatchType::Merge => native::PatchType::Merge,
+            wit_types::PatchType::Json => native::PatchType::Json,
+            wit_types::PatchType::StrategicMerge => native::PatchType::StrategicMerge,
+        };
+        self.backend
+            .patch(
+                &native_kind(&kind),
+                &namespace,
+                &name,
+                pt,
+                &patch_json,
+                subresource.as_deref(),
+            )
+            .map_err(host_error)
+    }
+
+    fn delete(
+        &mut self,
+        kind: wit_types::ObjectKind,
+        namespace: String,
+        name: String,
+    ) -> Result<(), wit_types::HostError> {
+        self.backend
+            .delete(&native_kind(&kind), &namespace, &name)
+            .map_err(host_error)
+    }
+
+    fn record_event(&mut self, event: wit_types::Event) -> Result<(), wit_types::HostError> {
+        let event: native::Event =
+            convert(&event).map_err(|e| wit_types::HostError::Invalid(format!("event: {e}")))?;
+        self.backend.record_event(&event).map_err(host_error)
+    }
+}
+
+impl wit_elbv2::Host for HostState {
+    fn describe_load_balancers(
+        &mut self,
+        names: Vec<String>,
+        arns: Vec<String>,
+    ) -> Result<Vec<wit_elbv2::LoadBalancer>, wit_types::HostError> {
+        wit_list(self.backend.describe_load_balancers(&names, &arns))
+    }
+
+    fn describe_listeners(
+        &mut self,
+        load_balancer_arn: String,
+    ) -> Result<Vec<wit_elbv2::Listener>, wit_types::HostError> {
+        wit_list(self.backend.describe_listeners(&load_balancer_arn))
+    }
+
+    fn describe_rules(
+        &mut self,
+        listener_arn: String,
+    ) -> Result<Vec<wit_elbv2::Rule>, wit_types::HostError> {
+        wit_list(self.backend.describe_rules(&listener_arn))
+    }
+
+    fn describe_target_groups(
+        &mut self,
+        load_balancer_arn: Option<String>,
+        arns: Vec<String>,
+    ) -> Result<Vec<wit_elbv2::TargetGroup>, wit_types::HostError> {
+        wit_list(
+            self.backend
+                .describe_target_groups(load_balancer_arn.as_deref(), &arns),
+        )
+    }
+
+    fn describe_tags(
+        &mut self,
+        resource_arns: Vec<String>,
+    ) -> Result<Vec<wit_elbv2::ResourceTags>, wit_types::HostError> {
+        wit_list(self.backend.describe_tags(&resource_arns))
+    }
+
+    fn describe_target_health(
+        &mut self,
+        target_group_arn: String,
+    ) -> Result<Vec<wit_elbv2::TargetHealth>, wit_types::HostError> {
+        wit_list(self.backend.describe_target_health(&target_group_arn))
+    }
+}
+
+impl albatross::strategy::clock::Host for HostState {
+    fn now(&mut self) -> u64 {
+        self.backend.now_millis()
+    }
+}
+
+impl albatross::strategy::log::Host for HostState {
+    fn write(
+        &mut self,
+        level: albatross::strategy::log::Level,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) {
+        use albatross::strategy::log::Level as L;
+        let level = match level {
+            L::Trace => native::Level::Trace,
+            L::Debug => native::Level::Debug,
+            L::Info => native::Level::Info,
+            L::Warn => native::Level::Warn,
+            L::Error => native::Level::Error,
+        };
+        let fields: Vec<(&str, &str)> = std::iter::once(("module", self.module.as_str()))
+            .chain(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .collect();
+        self.backend.log(level, &message, &fields);
+    }
+}

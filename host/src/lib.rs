@@ -1,0 +1,12 @@
+//! The Albatross host: runs strategy components in wasmtime and gives them Kubernetes and AWS
+//! I/O through the imports of the `albatross:strategy` contract.
+//!
+//! - [`bindings`]: the generated WIT bindings and the import traits over a backend.
+//! - [`engine`]: the wasmtime engine, loading and instantiating strategy modules.
+//! - [`offline`]: the backend that refuses all I/O, for the pure functions.
+//! - [`calls`]: calling exported functions by name with JSON input, through wasm or natively.
+
+pub mod bindings;
+pub mod calls;
+pub mod engine;
+pub mod offline;

@@ -1,0 +1,121 @@
+//! Build tasks for the workspace, run as `cargo xtask <task>`:
+//!
+//! - `guest`: builds guest/policy for wasm32-unknown-unknown and wraps the core module into the
+//!   `albatross:strategy` component with wit-component. No WASI is linked in, so the only
+//!   imports are the contract's own; the result is `target/wasm/albatross-default.wasm`, which
+//!   the host embeds as its built-in strategy.
+//! - `run ARGS...`: `guest`, then the `albatross` binary with ARGS.
+//! - `test ARGS...`: `guest`, then `cargo test --workspace ARGS...`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+const GUEST_CRATE: &str = "albatross-policy";
+const GUEST_ARTIFACT: &str = "albatross_policy.wasm";
+/// The file name of the built default strategy component under `target/wasm/`.
+const COMPONENT_FILE: &str = "albatross-default.wasm";
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<ExitCode> {
+    let mut args = std::env::args().skip(1);
+    let task = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match task.as_str() {
+        "guest" => {
+            let path = build_guest()?;
+            eprintln!("xtask: built {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        "run" => {
+            build_guest()?;
+            cargo(&["run", "--quiet", "--package", "albatross", "--"], &rest)
+        }
+        "test" => {
+            build_guest()?;
+            cargo(&["test", "--workspace"], &rest)
+        }
+        _ => bail!(
+            "unknown task {task:?}; tasks: guest (build the strategy component), run ARGS (build it and run albatross ARGS), test ARGS (build it and run all tests)"
+        ),
+    }
+}
+
+fn cargo_bin() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+fn target_dir() -> Result<PathBuf> {
+    if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("xtask lives inside the workspace")?;
+    Ok(root.join("target"))
+}
+
+fn cargo(fixed: &[&str], rest: &[String]) -> Result<ExitCode> {
+    let status = Command::new(cargo_bin())
+        .args(fixed)
+        .args(rest)
+        .status()
+        .with_context(|| format!("running cargo {}", fixed.join(" ")))?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(u8::try_from(status.code().unwrap_or(1)).unwrap_or(1))
+    })
+}
+
+/// Builds the guest crate for wasm32-unknown-unknown (release) and encodes the component.
+fn build_guest() -> Result<PathBuf> {
+    let status = Command::new(cargo_bin())
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            GUEST_CRATE,
+            "--lib",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--release",
+        ])
+        .status()
+        .context("running cargo build for the guest")?;
+    if !status.success() {
+        bail!(
+            "building {GUEST_CRATE} for wasm32-unknown-unknown failed (is the target installed? `rustup target add wasm32-unknown-unknown`)"
+        );
+    }
+    let target = target_dir()?;
+    let module_path = target
+        .join("wasm32-unknown-unknown")
+        .join("release")
+        .join(GUEST_ARTIFACT);
+    let module = std::fs::read(&module_path)
+        .with_context(|| format!("reading {}", module_path.display()))?;
+    let component = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .context("reading the guest module's component-type section")?
+        .validate(true)
+        .encode()
+        .context("encoding the guest module as a component")?;
+    let out_dir = target.join("wasm");
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let out = out_dir.join(COMPONENT_FILE);
+    if std::fs::read(&out).ok().as_deref() != Some(component.as_slice()) {
+        std::fs::write(&out, &component).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(out)
+}
