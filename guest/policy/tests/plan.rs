@@ -1,0 +1,87 @@
+//! Weight planning and replica counts with Argo's traffic-routed rules.
+
+mod common;
+
+use albatross_policy::api;
+use albatross_policy::plan::replicas_for_weight;
+use common::{canary, set};
+use serde_json::json;
+
+fn plan(r: &serde_json::Value, step: u32, observed: Option<u32>) -> (u32, u32, u32) {
+    let p = api::plan_step(&r.to_string(), step, observed).unwrap();
+    assert_eq!(p.canary_weight + p.stable_weight, 100);
+    (p.canary_weight, p.canary_replicas, p.stable_replicas)
+}
+
+#[test]
+fn weights_follow_the_last_set_weight() {
+    let weights: Vec<u32> = api::plan_steps(&canary().to_string())
+        .unwrap()
+        .iter()
+        .map(|p| p.canary_weight)
+        .collect();
+    assert_eq!(weights, [10, 10, 50, 50, 100]);
+    let r = set(
+        canary(),
+        "/spec/strategy/canary/steps",
+        json!([{"pause": {}}, {"setWeight": 20}]),
+    );
+    let weights: Vec<u32> = api::plan_steps(&r.to_string())
+        .unwrap()
+        .iter()
+        .map(|p| p.canary_weight)
+        .collect();
+    assert_eq!(weights, [0, 20, 100]);
+    assert!(api::plan_step(&canary().to_string(), 5, None).is_err());
+}
+
+#[test]
+fn canary_is_ceil_and_stable_stays_full() {
+    assert_eq!(plan(&canary(), 0, None), (10, 1, 10));
+    assert_eq!(plan(&canary(), 2, None), (50, 5, 10));
+    assert_eq!(plan(&canary(), 4, None), (100, 10, 10));
+    let r = set(canary(), "/spec/replicas", json!(3));
+    assert_eq!(plan(&r, 0, None), (10, 1, 3));
+    assert_eq!(replicas_for_weight(3, 34), 2);
+    assert_eq!(replicas_for_weight(3, 0), 0);
+}
+
+#[test]
+fn dynamic_stable_scale_never_below_what_the_alb_still_sends() {
+    let r = set(
+        canary(),
+        "/spec/strategy/canary/dynamicStableScale",
+        json!(true),
+    );
+    assert_eq!(plan(&r, 2, None), (50, 5, 5));
+    // The ALB still carries stable 90: keep 9 stable pods.
+    assert_eq!(plan(&r, 2, Some(90)), (50, 5, 9));
+    assert_eq!(plan(&r, 4, Some(0)), (100, 10, 0));
+    let aborted = set(r, "/status/abort", json!(true));
+    // Aborting from 50/50: weight 0 wanted, but the canary keeps pods for the traffic it still has.
+    assert_eq!(plan(&aborted, 2, Some(50)), (0, 5, 10));
+}
+
+#[test]
+fn set_canary_scale_overrides_the_count() {
+    let r = set(
+        canary(),
+        "/spec/strategy/canary/steps",
+        json!([
+            {"setCanaryScale": {"replicas": 3}},
+            {"setWeight": 10},
+            {"setCanaryScale": {"weight": 25}},
+            {"setCanaryScale": {"matchTrafficWeight": true}},
+            {"setWeight": 60}
+        ]),
+    );
+    let counts: Vec<(u32, u32)> = api::plan_steps(&r.to_string())
+        .unwrap()
+        .iter()
+        .map(|p| (p.canary_weight, p.canary_replicas))
+        .collect();
+    assert_eq!(
+        counts,
+        [(0, 3), (10, 3), (10, 3), (10, 1), (60, 6), (100, 10)]
+    );
+}

@@ -1,0 +1,180 @@
+//! Weight and IP verification comparisons.
+
+use albatross_policy::elb::*;
+use albatross_policy::verify::{DEFAULT_RESOURCE_TAG, WeightCheck, verify_ips, verify_weights};
+
+const LB: &str = "arn:aws:elasticloadbalancing:us-west-2:1:loadbalancer/app/k8s-shop-web-abc/1";
+const CANARY_TG: &str = "arn:aws:elasticloadbalancing:us-west-2:1:targetgroup/k8s-shop-canary/1";
+const STABLE_TG: &str = "arn:aws:elasticloadbalancing:us-west-2:1:targetgroup/k8s-shop-stable/2";
+
+fn rule(arn: &str, canary: Option<u32>, stable: Option<u32>) -> Rule {
+    let mut groups = Vec::new();
+    if let Some(w) = canary {
+        groups.push(WeightedTargetGroup {
+            target_group_arn: CANARY_TG.into(),
+            weight: Some(w),
+        });
+    }
+    if let Some(w) = stable {
+        groups.push(WeightedTargetGroup {
+            target_group_arn: STABLE_TG.into(),
+            weight: Some(w),
+        });
+    }
+    Rule {
+        arn: arn.into(),
+        priority: "1".into(),
+        actions: vec![RuleAction {
+            action_type: "forward".into(),
+            forward: Some(ForwardConfig {
+                target_groups: groups,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn tg(arn: &str, service: &str) -> (TargetGroup, ResourceTags) {
+    (
+        TargetGroup {
+            arn: arn.into(),
+            name: service.into(),
+            target_type: "ip".into(),
+            load_balancer_arns: vec![LB.into()],
+            ..Default::default()
+        },
+        ResourceTags {
+            resource_arn: arn.into(),
+            tags: vec![
+                Tag {
+                    key: "ingress.k8s.aws/stack".into(),
+                    value: "shop/web".into(),
+                },
+                Tag {
+                    key: DEFAULT_RESOURCE_TAG.into(),
+                    value: format!("shop/web-{service}:80"),
+                },
+            ],
+        },
+    )
+}
+
+fn check(desired: u32, rules: Vec<Rule>) -> WeightCheck {
+    let (c, ct) = tg(CANARY_TG, "canary-svc");
+    let (s, st) = tg(STABLE_TG, "stable-svc");
+    WeightCheck {
+        ingress_namespace: "shop".into(),
+        ingress_name: "web".into(),
+        canary_service: "canary-svc".into(),
+        stable_service: "stable-svc".into(),
+        service_port: 80,
+        desired_canary_weight: desired,
+        resource_tag_key: DEFAULT_RESOURCE_TAG.into(),
+        load_balancer: LoadBalancer {
+            arn: LB.into(),
+            name: "k8s-shop-web-abc".into(),
+            ..Default::default()
+        },
+        rules,
+        target_groups: vec![c, s],
+        tags: vec![ct, st],
+    }
+}
+
+#[test]
+fn verified_when_every_rule_matches() {
+    let v = verify_weights(&check(
+        10,
+        vec![
+            rule("r1", Some(10), Some(90)),
+            rule("r2", Some(10), Some(90)),
+        ],
+    ));
+    assert!(v.verified, "{:?}", v.differences);
+    assert_eq!(v.canary_target_group_arn.as_deref(), Some(CANARY_TG));
+    assert_eq!(v.stable_target_group_arn.as_deref(), Some(STABLE_TG));
+    assert_eq!(v.rules.len(), 2);
+}
+
+#[test]
+fn a_lagging_rule_is_reported() {
+    let v = verify_weights(&check(
+        10,
+        vec![
+            rule("r1", Some(10), Some(90)),
+            rule("r2", Some(0), Some(100)),
+        ],
+    ));
+    assert!(!v.verified);
+    assert_eq!(v.rules[1].observed_canary, Some(0));
+    assert_eq!(v.rules[1].observed_stable, Some(100));
+    assert!(!v.rules[1].matches);
+    assert_eq!(v.differences.len(), 1);
+    assert!(
+        v.differences[0].contains("r2") && v.differences[0].contains("desired 10 / 90"),
+        "{}",
+        v.differences[0]
+    );
+}
+
+#[test]
+fn absent_canary_counts_as_zero_and_shares_are_relative() {
+    assert!(verify_weights(&check(0, vec![rule("r1", None, Some(1))])).verified);
+    assert!(!verify_weights(&check(10, vec![rule("r1", None, Some(100))])).verified);
+    assert!(verify_weights(&check(25, vec![rule("r1", Some(250), Some(750))])).verified);
+    assert!(!verify_weights(&check(25, vec![rule("r1", Some(0), Some(0))])).verified);
+}
+
+#[test]
+fn missing_target_groups_or_rules_are_not_verified() {
+    let mut c = check(10, vec![rule("r1", Some(10), Some(90))]);
+    c.tags[0].tags[1].value = "shop/other-canary-svc:80".into();
+    let v = verify_weights(&c);
+    assert!(!v.verified);
+    assert!(
+        v.differences[0].contains("shop/web-canary-svc:80"),
+        "{:?}",
+        v.differences
+    );
+    let v = verify_weights(&check(10, vec![]));
+    assert!(!v.verified);
+    assert!(v.differences[0].contains("no rule"));
+}
+
+fn target(ip: &str, state: TargetHealthState) -> TargetHealth {
+    TargetHealth {
+        id: ip.into(),
+        port: Some(8080),
+        state,
+        reason: None,
+    }
+}
+
+#[test]
+fn ip_verification() {
+    let ips: Vec<String> = ["10.0.0.1", "10.0.0.2"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let all = [
+        target("10.0.0.1", TargetHealthState::Healthy),
+        target("10.0.0.2", TargetHealthState::Initial),
+        target("10.0.0.9", TargetHealthState::Healthy),
+    ];
+    let v = verify_ips(&ips, &all);
+    assert!(v.verified);
+    assert_eq!(v.ips[1].state, Some(TargetHealthState::Initial));
+    let draining = [
+        target("10.0.0.1", TargetHealthState::Healthy),
+        target("10.0.0.2", TargetHealthState::Draining),
+    ];
+    let v = verify_ips(&ips, &draining);
+    assert!(!v.verified);
+    assert_eq!(v.missing, vec!["10.0.0.2".to_string()]);
+    let v = verify_ips(&ips, &all[..1]);
+    assert_eq!(v.missing, vec!["10.0.0.2".to_string()]);
+    assert!(!v.ips[1].registered && v.ips[1].state.is_none());
+    assert!(verify_ips(&[], &[]).verified);
+}
