@@ -12,8 +12,8 @@ wasmtime::component::bindgen!({
     additional_derives: [serde::Serialize, serde::Deserialize],
 });
 
-pub use albatross::strategy::elbv2 as wit_elbv2;
-pub use albatross::strategy::types as wit_types;
+pub use self::albatross::strategy::elbv2 as wit_elbv2;
+pub use self::albatross::strategy::types as wit_types;
 pub use exports::albatross::strategy::policy as wit_policy;
 pub use exports::albatross::strategy::reconciler as wit_reconciler;
 
@@ -62,7 +62,7 @@ fn wit_list<A: Serialize, B: DeserializeOwned>(
 
 impl wit_types::Host for HostState {}
 
-impl albatross::strategy::cluster::Host for HostState {
+impl self::albatross::strategy::cluster::Host for HostState {
     fn get(
         &mut self,
         kind: wit_types::ObjectKind,
@@ -189,20 +189,20 @@ impl wit_elbv2::Host for HostState {
     }
 }
 
-impl albatross::strategy::clock::Host for HostState {
+impl self::albatross::strategy::clock::Host for HostState {
     fn now(&mut self) -> u64 {
         self.backend.now_millis()
     }
 }
 
-impl albatross::strategy::log::Host for HostState {
+impl self::albatross::strategy::log::Host for HostState {
     fn write(
         &mut self,
-        level: albatross::strategy::log::Level,
+        level: self::albatross::strategy::log::Level,
         message: String,
         fields: Vec<(String, String)>,
     ) {
-        use albatross::strategy::log::Level as L;
+        use self::albatross::strategy::log::Level as L;
         let level = match level {
             L::Trace => native::Level::Trace,
             L::Debug => native::Level::Debug,

@@ -104,7 +104,7 @@ pub enum Call {
         verified_canary_weight: Option<u32>,
     },
     /// `verify-weights`.
-    VerifyWeights { check: WeightCheck },
+    VerifyWeights { check: Box<WeightCheck> },
     /// `verify-ips`.
     VerifyIps {
         endpoint_ips: Vec<String>,

@@ -78,8 +78,35 @@ fn cargo(fixed: &[&str], rest: &[String]) -> Result<ExitCode> {
     })
 }
 
+/// Installs the wasm32-unknown-unknown standard library with rustup when it is missing.
+fn ensure_wasm_target() -> Result<()> {
+    let libdir = Command::new("rustc")
+        .args([
+            "--print",
+            "target-libdir",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
+        .output()
+        .context("running rustc --print target-libdir")?;
+    let path = String::from_utf8_lossy(&libdir.stdout).trim().to_string();
+    if libdir.status.success() && Path::new(&path).is_dir() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the wasm32-unknown-unknown target with rustup");
+    let status = Command::new("rustup")
+        .args(["target", "add", "wasm32-unknown-unknown"])
+        .status()
+        .context("running rustup target add wasm32-unknown-unknown")?;
+    if !status.success() {
+        bail!("rustup could not install wasm32-unknown-unknown");
+    }
+    Ok(())
+}
+
 /// Builds the guest crate for wasm32-unknown-unknown (release) and encodes the component.
 fn build_guest() -> Result<PathBuf> {
+    ensure_wasm_target()?;
     let status = Command::new(cargo_bin())
         .args([
             "build",

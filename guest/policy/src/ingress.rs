@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{Result, StrategyError};
-use crate::spec::ObjectMeta;
+use crate::error::Result;
+use crate::spec::{ObjectMeta, parse_object};
 
 /// The legacy annotation that names an Ingress's class.
 pub const INGRESS_CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
@@ -31,16 +31,7 @@ pub struct Ingress {
 impl Ingress {
     /// Parses an Ingress from JSON; a type error names the field.
     pub fn from_json(json: &str) -> Result<Self> {
-        let mut de = serde_json::Deserializer::from_str(json);
-        serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if inner.is_syntax() || inner.is_eof() || path == "." {
-                StrategyError::Malformed(format!("Ingress is not valid JSON: {inner}"))
-            } else {
-                StrategyError::field("Ingress", path, inner.to_string())
-            }
-        })
+        parse_object(json, "Ingress")
     }
 
     /// `Ingress namespace/name`, for messages.

@@ -326,19 +326,25 @@ pub struct BlueGreenStrategy {
     pub preview_replica_count: Option<i64>,
 }
 
+/// Parses a Kubernetes object of `kind` from JSON: a syntax error is `malformed`, a type error
+/// an `invalid-spec` that names the field's path.
+pub fn parse_object<T: serde::de::DeserializeOwned>(json: &str, kind: &str) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() || path == "." {
+            StrategyError::Malformed(format!("{kind} is not valid JSON: {inner}"))
+        } else {
+            StrategyError::field(kind, path, inner.to_string())
+        }
+    })
+}
+
 impl Rollout {
     /// Parses a Rollout from JSON; a type error names the field it is in.
     pub fn from_json(json: &str) -> Result<Self> {
-        let mut de = serde_json::Deserializer::from_str(json);
-        serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if inner.is_syntax() || inner.is_eof() || path == "." {
-                StrategyError::Malformed(format!("Rollout is not valid JSON: {inner}"))
-            } else {
-                StrategyError::field("Rollout", path, inner.to_string())
-            }
-        })
+        parse_object(json, "Rollout")
     }
 
     /// `Rollout namespace/name`, for error messages.

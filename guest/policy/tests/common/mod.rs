@@ -34,10 +34,10 @@ pub fn canary() -> Value {
 pub fn ping_pong() -> Value {
     let mut r = canary();
     let c = &mut r["spec"]["strategy"]["canary"];
-    c.as_object_mut().map(|o| {
+    if let Some(o) = c.as_object_mut() {
         o.remove("canaryService");
         o.remove("stableService");
-    });
+    }
     c["pingPong"] = json!({"pingService": "ping-svc", "pongService": "pong-svc"});
     r
 }
