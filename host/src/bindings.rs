@@ -17,6 +17,21 @@ pub use self::albatross::strategy::types as wit_types;
 pub use exports::albatross::strategy::policy as wit_policy;
 pub use exports::albatross::strategy::reconciler as wit_reconciler;
 
+/// The WIT settings equal to the default strategy's defaults (verification on, class `alb`,
+/// tag `ingress.k8s.aws/resource`).
+pub fn default_settings() -> wit_reconciler::Settings {
+    settings(&albatross_policy::reconcile::Settings::default())
+}
+
+/// The WIT form of reconcile settings.
+pub fn settings(s: &albatross_policy::reconcile::Settings) -> wit_reconciler::Settings {
+    wit_reconciler::Settings {
+        verify: s.verify,
+        ingress_classes: s.ingress_classes.clone(),
+        resource_tag_key: s.resource_tag_key.clone(),
+    }
+}
+
 /// What every store carries: the backend that answers the module's imports, and the module's
 /// name for logs.
 pub struct HostState {

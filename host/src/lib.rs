@@ -5,8 +5,10 @@
 //! - [`engine`]: the wasmtime engine, loading and instantiating strategy modules.
 //! - [`offline`]: the backend that refuses all I/O, for the pure functions.
 //! - [`calls`]: calling exported functions by name with JSON input, through wasm or natively.
+//! - [`simulate`]: scenarios and manifests from YAML, lint, and simulation runs through wasm.
 
 pub mod bindings;
 pub mod calls;
 pub mod engine;
 pub mod offline;
+pub mod simulate;

@@ -5,10 +5,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use albatross::calls::{Call, Function, call_native, call_wasm};
-use albatross::engine::{StrategyModule, new_engine};
+use albatross::engine::{DEFAULT_MODULE_NAME, StrategyModule, new_engine};
+use albatross::simulate::{
+    WasmReconciler, format_findings, format_timeline, lint_manifests, read_manifests, read_scenario,
+};
 use albatross_policy::StrategyError;
-use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use albatross_policy::reconcile::Settings;
+use albatross_sim::runner::{NativeReconciler, run as run_scenario};
+use anyhow::{Context, Result, bail};
+use clap::{ArgAction, Parser, Subcommand};
 use serde_json::Value;
 
 /// Albatross: progressive delivery behind an AWS Application Load Balancer, with the rollout
@@ -25,6 +30,56 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a rollout scenario in the simulated world and print its timeline.
+    ///
+    /// The scenario file (YAML) holds the manifests (Rollout, Services, Ingress), the events
+    /// (setImage, promote, promoteFull, abort, retry, restartController at a second) and the
+    /// faults (lbControllerDown, registrationDelay, elbThrottling, apiConflicts). The world
+    /// has a ReplicaSet controller, an endpoints controller and an AWS Load Balancer Controller
+    /// with lags; the strategy runs as a wasm component against it with a simulated clock.
+    /// The timeline shows, per change: the step, the canary weight wanted (✓ once verified on
+    /// the ALB), what the ALB really sends where, the ReplicaSets, the requests lost that
+    /// second, and what the Rollout waits for. The manifests are linted first.
+    ///
+    /// Examples:
+    ///   albatross simulate examples/scenarios/basic-canary.yaml
+    ///   albatross simulate examples/scenarios/lb-controller-outage.yaml --verify=false
+    #[command(verbatim_doc_comment)]
+    Simulate {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// A strategy component to run instead of the built-in default.
+        #[arg(long, value_name = "PATH", conflicts_with = "native")]
+        module: Option<PathBuf>,
+        /// Run the native build of the default strategy instead of its wasm component.
+        #[arg(long)]
+        native: bool,
+        /// Gate every step on weight and target IP verification; `--verify=false` shows what
+        /// happens without the gates.
+        #[arg(long, default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+        verify: bool,
+        /// Print the whole trace as JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Ingress classes served (repeat for several; "" means Ingresses with no class).
+        #[arg(long = "ingress-class", value_name = "CLASS", default_values_t = [String::from("alb")])]
+        ingress_classes: Vec<String>,
+    },
+    /// Check Rollout, Ingress and Service manifests offline, before they reach a cluster.
+    ///
+    /// Reads YAML (several documents per file allowed) or JSON. Each finding names the object
+    /// and the field: the Rollout spec is invalid, an Ingress or Service it names is missing,
+    /// the Ingress class is not served, no Ingress path sends the root (or stable) service to
+    /// `use-annotation`, a Service lacks the servicePort, ping-pong services double as
+    /// canary/stable, another Rollout already manages the action. Exit code 1 on any error.
+    Lint {
+        /// The manifest files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Ingress classes served (repeat for several; "" means Ingresses with no class).
+        #[arg(long = "ingress-class", value_name = "CLASS", default_values_t = [String::from("alb")])]
+        ingress_classes: Vec<String>,
+    },
     /// Call one exported function of a strategy module with JSON input and print its result.
     ///
     /// The input is a JSON object read from --input or standard input; each function's fields
@@ -86,6 +141,74 @@ fn read_input(path: Option<&PathBuf>) -> Result<Value> {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Simulate {
+            scenario,
+            module,
+            native,
+            verify,
+            json,
+            ingress_classes,
+        } => {
+            let scenario = read_scenario(&scenario)?;
+            let (findings, errors) = lint_manifests(&scenario.manifests, &ingress_classes);
+            eprint!("{}", format_findings(&findings));
+            if errors {
+                bail!("the scenario's manifests do not pass lint (see above)");
+            }
+            let settings = Settings {
+                verify,
+                ingress_classes,
+                ..Settings::default()
+            };
+            let (trace, strategy) = if native {
+                (
+                    run_scenario(&scenario, &mut NativeReconciler, &settings),
+                    "native default".to_string(),
+                )
+            } else {
+                let engine = new_engine()?;
+                let module = match &module {
+                    Some(path) => StrategyModule::from_file(&engine, path)?,
+                    None => StrategyModule::builtin(&engine)?,
+                };
+                let trace = run_scenario(
+                    &scenario,
+                    &mut WasmReconciler { module: &module },
+                    &settings,
+                );
+                let name = if module.name() == DEFAULT_MODULE_NAME {
+                    format!("{DEFAULT_MODULE_NAME} (wasm)")
+                } else {
+                    module.name().to_string()
+                };
+                (trace, name)
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&trace)?);
+            } else {
+                print!("{}", format_timeline(&trace, &strategy));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lint {
+            files,
+            ingress_classes,
+        } => {
+            let mut manifests = Vec::new();
+            for f in &files {
+                manifests.extend(read_manifests(f)?);
+            }
+            let (findings, errors) = lint_manifests(&manifests, &ingress_classes);
+            print!("{}", format_findings(&findings));
+            if findings.is_empty() {
+                println!("{} objects: no findings", manifests.len());
+            }
+            Ok(if errors {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::Policy {
             function,
             module,

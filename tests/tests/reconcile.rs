@@ -1,43 +1,40 @@
-//! Reconcile passes over a scripted world, run natively and through the wasm component: the
-//! same outcomes and the same writes both ways, nothing written when nothing changed, no step
-//! advanced before the load balancer carries the weight, and cleanup on deletion.
+//! Single reconcile passes over the simulated world, natively and through the wasm component:
+//! a pass that finds the world as wanted writes nothing, another Rollout's action is never
+//! taken, an invalid spec is marked Degraded without a write, an Ingress of a class not served
+//! is refused naming the field, and deletion puts the action back to stable 100.
 
-use albatross_policy::HostError;
-use albatross_tests::{ScriptedHost, Way, reconcile_once};
+use albatross_sim::{SharedWorld, World};
+use albatross_tests::{Way, reconcile_once, scenario};
 use serde_json::{Value, json};
 
-const KEY: &str = "alb.ingress.kubernetes.io/actions.root-service";
+const KEY: &str = "alb.ingress.kubernetes.io/actions.root-svc";
 const MANAGED: &str = "rollouts.argoproj.io/managed-alb-annotations";
-const DNS: &str = "k8s-shop-web-0123456789-1234567890.us-west-2.elb.amazonaws.com";
 
-fn world() -> ScriptedHost {
-    let host = ScriptedHost::default();
+/// The basic-canary manifests, run `seconds` simulated seconds with a pass every second.
+fn settled(way: Way, seconds: u64, edit: impl Fn(&mut World)) -> SharedWorld {
+    let s = scenario("basic-canary");
+    let world = SharedWorld::new(World::new(s.world.clone(), Default::default()));
     {
-        let mut w = host.world();
-        w.now = 1_700_000_000_000;
-        let rollout: Value =
-            serde_json::from_str(include_str!("../../examples/policy/rollout-basic.json")).unwrap();
-        w.put("Rollout", rollout);
-        w.put("Ingress", json!({
-            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-            "metadata": {"name": "ingress", "namespace": "shop", "annotations": {"kubernetes.io/ingress.class": "alb"}},
-            "spec": {"rules": [{"http": {"paths": [{"path": "/*", "pathType": "ImplementationSpecific", "backend": {"service": {"name": "root-service", "port": {"name": "use-annotation"}}}}]}}]},
-            "status": {"loadBalancer": {"ingress": [{"hostname": DNS}]}}
-        }));
-        w.build_alb(
-            "shop",
-            "ingress",
-            ["canary-service", "stable-service"],
-            80,
-            DNS,
-        );
+        let mut w = world.lock();
+        for m in &s.manifests {
+            let kind = m["kind"].as_str().unwrap().to_string();
+            w.store.put(&kind, m.clone()).unwrap();
+        }
+        edit(&mut w);
     }
-    host
+    for t in 0..seconds {
+        world.lock().now_s = t;
+        world.lock().tick();
+        reconcile_once(&world, way, "shop", "guestbook");
+    }
+    world
 }
 
-fn annotation(host: &ScriptedHost, key: &str) -> Option<String> {
-    host.world()
-        .object("Ingress", "shop", "ingress")
+fn annotation(world: &SharedWorld, key: &str) -> Option<String> {
+    world
+        .lock()
+        .store
+        .get("Ingress", "shop", "web")
         .and_then(|i| {
             i["metadata"]["annotations"][key]
                 .as_str()
@@ -45,199 +42,135 @@ fn annotation(host: &ScriptedHost, key: &str) -> Option<String> {
         })
 }
 
-fn step(host: &ScriptedHost) -> i64 {
-    host.world().object("Rollout", "shop", "guestbook").unwrap()["status"]["currentStepIndex"]
-        .as_i64()
-        .unwrap()
-}
-
-/// Drives the basic rollout through its steps and returns every outcome and write, in order.
-fn drive(way: Way) -> (Vec<Value>, Vec<String>) {
-    let host = world();
-    let mut outcomes = Vec::new();
-    let mut pass = |host: &ScriptedHost| {
-        let out = reconcile_once(host, way, "shop", "guestbook");
-        assert!(out.get("Ok").is_some(), "{way:?}: {out}");
-        outcomes.push(out.clone());
-        out
-    };
-
-    // Pass 1: the annotation goes on at 10, but the ALB still has nothing: wait.
-    let out = pass(&host);
-    assert_eq!(
-        annotation(&host, KEY).unwrap(),
-        r#"{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"canary-service","ServicePort":"80","Weight":10},{"ServiceName":"stable-service","ServicePort":"80","Weight":90}]}}"#
-    );
-    assert_eq!(
-        annotation(&host, MANAGED).unwrap(),
-        r#"{"guestbook":["alb.ingress.kubernetes.io/actions.root-service"]}"#
-    );
-    assert_eq!(out["Ok"]["requeue_after_ms"], json!(5000));
-    assert_eq!(step(&host), 0);
-    let writes = host.world().writes.len();
-
-    // Pass 2: nothing changed anywhere: nothing is written and the status stays.
-    let out = pass(&host);
-    assert_eq!(host.world().writes.len(), writes, "a no-op pass wrote");
-    assert_eq!(out["Ok"]["status_json"], Value::Null);
-
-    // The controller catches up: verified, on to the 30 s pause.
-    host.world().sync_alb("shop", "ingress", KEY);
-    let out = pass(&host);
-    assert_eq!(step(&host), 1);
-    assert_eq!(out["Ok"]["requeue_after_ms"], json!(60_000));
-    let rollout = host
-        .world()
-        .object("Rollout", "shop", "guestbook")
-        .unwrap()
-        .clone();
-    assert_eq!(
-        rollout["status"]["canary"]["weights"]["verified"],
-        json!(true)
-    );
-    assert_eq!(
-        rollout["status"]["alb"]["loadBalancer"]["name"],
-        json!("k8s-shop-web-0123456789")
-    );
-    assert_eq!(
-        rollout["status"]["pauseConditions"][0]["reason"],
-        json!("CanaryPauseStep")
-    );
-
-    // Pause not over: stays. Over: on to 50, written, not yet verified.
-    host.world().now += 59_000;
-    pass(&host);
-    assert_eq!(step(&host), 1);
-    host.world().now += 1_000;
-    let out = pass(&host);
-    assert_eq!(step(&host), 2);
-    assert_eq!(out["Ok"]["requeue_after_ms"], json!(0));
-    pass(&host);
-    assert!(annotation(&host, KEY).unwrap().contains(r#""Weight":50"#));
-    assert_eq!(step(&host), 2, "advanced before the ALB carried 50");
-
-    // ELBv2 failing: the rollout waits, it never advances on an unverified weight.
-    host.world().sync_alb("shop", "ingress", KEY);
-    host.world().elb_failure = Some(HostError::Throttled("Rate exceeded".into()));
-    pass(&host);
-    assert_eq!(step(&host), 2);
-    host.world().elb_failure = None;
-
-    // Verified at 50: on to the indefinite pause, which holds until promoted.
-    pass(&host);
-    assert_eq!(step(&host), 3);
-    host.world().now += 3_600_000;
-    pass(&host);
-    assert_eq!(step(&host), 3);
-    // Promote: clear the pause conditions (as `kubectl argo rollouts promote` does).
-    if let Some(r) =
-        host.world()
-            .objects
-            .get_mut(&("Rollout".into(), "shop".into(), "guestbook".into()))
-    {
-        r["status"]
-            .as_object_mut()
-            .unwrap()
-            .remove("pauseConditions");
-    }
-    pass(&host);
-    assert_eq!(step(&host), 4);
-    pass(&host);
-    assert!(annotation(&host, KEY).unwrap().contains(
-        r#""Weight":100},{"ServiceName":"stable-service","ServicePort":"80","Weight":0}"#
-    ));
-    host.world().sync_alb("shop", "ingress", KEY);
-    pass(&host);
-    let rollout = host
-        .world()
-        .object("Rollout", "shop", "guestbook")
-        .unwrap()
-        .clone();
-    assert_eq!(rollout["status"]["phase"], json!("Healthy"));
-
-    // Deletion: back to stable 100, and the bookkeeping entry is gone.
-    if let Some(r) =
-        host.world()
-            .objects
-            .get_mut(&("Rollout".into(), "shop".into(), "guestbook".into()))
-    {
-        r["metadata"]["deletionTimestamp"] = json!("2026-11-23T10:00:00Z");
-    }
-    pass(&host);
-    assert!(annotation(&host, KEY).unwrap().contains(
-        r#""Weight":0},{"ServiceName":"stable-service","ServicePort":"80","Weight":100}"#
-    ));
-    assert_eq!(annotation(&host, MANAGED).unwrap(), "{}");
-    let writes = host.world().writes.clone();
-    (outcomes, writes)
-}
-
 #[test]
-fn native_and_wasm_reconcile_alike() {
-    let native = drive(Way::Native);
-    let wasm = drive(Way::Wasm);
-    assert_eq!(native.0, wasm.0, "outcomes differ");
-    assert_eq!(native.1, wasm.1, "writes differ");
+fn a_pass_over_a_settled_world_writes_nothing() {
+    for way in [Way::Native, Way::Wasm] {
+        let world = settled(way, 30, |_| {});
+        let rollout = world
+            .lock()
+            .store
+            .get("Rollout", "shop", "guestbook")
+            .cloned()
+            .unwrap();
+        assert_eq!(rollout["status"]["phase"], json!("Healthy"), "{way:?}");
+        assert_eq!(
+            annotation(&world, KEY).unwrap(),
+            r#"{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"canary-svc","ServicePort":"80","Weight":0},{"ServiceName":"stable-svc","ServicePort":"80","Weight":100}]}}"#
+        );
+        assert_eq!(
+            annotation(&world, MANAGED).unwrap(),
+            format!(r#"{{"guestbook":["{KEY}"]}}"#)
+        );
+        let writes = world.lock().writes;
+        let out = reconcile_once(&world, way, "shop", "guestbook");
+        assert_eq!(world.lock().writes, writes, "{way:?}: a no-op pass wrote");
+        assert_eq!(out["Ok"]["status_json"], Value::Null, "{way:?}: {out}");
+    }
 }
 
 #[test]
 fn another_rollouts_action_is_not_taken() {
     for way in [Way::Native, Way::Wasm] {
-        let host = world();
-        if let Some(i) =
-            host.world()
-                .objects
-                .get_mut(&("Ingress".into(), "shop".into(), "ingress".into()))
-        {
-            i["metadata"]["annotations"][MANAGED] = json!(format!(r#"{{"checkout":["{KEY}"]}}"#));
-        }
-        let out = reconcile_once(&host, way, "shop", "guestbook");
+        let world = settled(way, 1, |w| {
+            w.store
+                .patch("Ingress", "shop", "web", &json!({"metadata": {"annotations": {MANAGED: format!(r#"{{"checkout":["{KEY}"]}}"#)}}}))
+                .unwrap();
+        });
+        let out = reconcile_once(&world, way, "shop", "guestbook");
         let err = &out["Err"]["InvalidSpec"];
-        assert_eq!(
-            err["object"],
-            json!("Ingress shop/ingress"),
-            "{way:?}: {out}"
-        );
+        assert_eq!(err["object"], json!("Ingress shop/web"), "{way:?}: {out}");
+        assert_eq!(err["field"], json!(format!("metadata.annotations[{KEY}]")));
         assert!(
             err["message"].as_str().unwrap().contains("checkout"),
             "{out}"
         );
-        assert!(
-            host.world().writes.is_empty(),
-            "{way:?} wrote despite the conflict"
+        assert_eq!(
+            annotation(&world, KEY),
+            None,
+            "{way:?} wrote the other Rollout's action"
         );
     }
 }
 
 #[test]
-fn an_invalid_rollout_is_degraded_not_acted_on() {
+fn an_invalid_rollout_is_degraded_and_nothing_is_written() {
     for way in [Way::Native, Way::Wasm] {
-        let host = world();
-        if let Some(r) =
-            host.world()
-                .objects
-                .get_mut(&("Rollout".into(), "shop".into(), "guestbook".into()))
-        {
-            r["spec"]["strategy"]["canary"]["steps"][0]["setWeight"] = json!(140);
-        }
-        let out = reconcile_once(&host, way, "shop", "guestbook");
-        assert_eq!(
-            out["Ok"]["events"][0]["reason"],
-            json!("InvalidSpec"),
-            "{out}"
-        );
-        let rollout = host
-            .world()
-            .object("Rollout", "shop", "guestbook")
-            .unwrap()
-            .clone();
-        assert_eq!(rollout["status"]["phase"], json!("Degraded"));
+        let world = settled(way, 1, |w| {
+            w.store
+                .patch(
+                    "Rollout",
+                    "shop",
+                    "guestbook",
+                    &json!({"spec": {"strategy": {"canary": {"steps": [{"setWeight": 140}]}}}}),
+                )
+                .unwrap();
+        });
+        let rollout = world
+            .lock()
+            .store
+            .get("Rollout", "shop", "guestbook")
+            .cloned()
+            .unwrap();
+        assert_eq!(rollout["status"]["phase"], json!("Degraded"), "{way:?}");
         assert!(
             rollout["status"]["message"]
                 .as_str()
                 .unwrap()
-                .contains("steps[0].setWeight")
+                .contains("spec.strategy.canary.steps[0].setWeight")
         );
-        assert!(host.world().writes.is_empty());
+        assert_eq!(world.lock().store.list("ReplicaSet", "shop").count(), 0);
+        assert_eq!(annotation(&world, KEY), None);
+    }
+}
+
+#[test]
+fn an_ingress_of_another_class_is_refused() {
+    for way in [Way::Native, Way::Wasm] {
+        let world = settled(way, 1, |w| {
+            w.store
+                .patch(
+                    "Ingress",
+                    "shop",
+                    "web",
+                    &json!({"spec": {"ingressClassName": "nginx"}}),
+                )
+                .unwrap();
+        });
+        let out = reconcile_once(&world, way, "shop", "guestbook");
+        assert_eq!(
+            out["Err"]["InvalidSpec"]["field"],
+            json!("spec.ingressClassName"),
+            "{way:?}: {out}"
+        );
+        assert_eq!(annotation(&world, KEY), None);
+    }
+}
+
+#[test]
+fn deletion_resets_the_action_and_drops_the_entry() {
+    for way in [Way::Native, Way::Wasm] {
+        let world = settled(way, 30, |_| {});
+        world
+            .lock()
+            .store
+            .patch(
+                "Rollout",
+                "shop",
+                "guestbook",
+                &json!({"metadata": {"deletionTimestamp": "2026-11-23T10:00:00Z"}}),
+            )
+            .unwrap();
+        let out = reconcile_once(&world, way, "shop", "guestbook");
+        assert_eq!(
+            out["Ok"]["events"][0]["reason"],
+            json!("TrafficReleased"),
+            "{out}"
+        );
+        assert!(
+            annotation(&world, KEY)
+                .unwrap()
+                .ends_with(r#"{"ServiceName":"stable-svc","ServicePort":"80","Weight":100}]}}"#)
+        );
+        assert_eq!(annotation(&world, MANAGED).unwrap(), "{}");
     }
 }

@@ -4,7 +4,7 @@
 //!   `albatross:strategy` component with wit-component. No WASI is linked in, so the only
 //!   imports are the contract's own; the result is `target/wasm/albatross-default.wasm`, which
 //!   the host embeds as its built-in strategy.
-//! - `run ARGS...`: `guest`, then the `albatross` binary with ARGS.
+//! - `run ARGS...`: `guest`, a build of the workspace, then the `albatross` binary with ARGS.
 //! - `test ARGS...`: `guest`, then `cargo test --workspace ARGS...`.
 
 use std::path::{Path, PathBuf};
@@ -39,7 +39,17 @@ fn run() -> Result<ExitCode> {
         }
         "run" => {
             build_guest()?;
-            cargo(&["run", "--quiet", "--package", "albatross", "--"], &rest)
+            // Build the whole workspace, as the tests do, so both share one feature
+            // resolution and one set of artifacts; then run the binary.
+            if cargo(&["build", "--quiet", "--workspace"], &[])? != ExitCode::SUCCESS {
+                bail!("building the workspace failed");
+            }
+            let bin = target_dir()?.join("debug").join("albatross");
+            let status = Command::new(&bin)
+                .args(&rest)
+                .status()
+                .with_context(|| format!("running {}", bin.display()))?;
+            Ok(exit_code(status))
         }
         "test" => {
             build_guest()?;
@@ -71,11 +81,15 @@ fn cargo(fixed: &[&str], rest: &[String]) -> Result<ExitCode> {
         .args(rest)
         .status()
         .with_context(|| format!("running cargo {}", fixed.join(" ")))?;
-    Ok(if status.success() {
+    Ok(exit_code(status))
+}
+
+fn exit_code(status: std::process::ExitStatus) -> ExitCode {
+    if status.success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(u8::try_from(status.code().unwrap_or(1)).unwrap_or(1))
-    })
+    }
 }
 
 /// Installs the wasm32-unknown-unknown standard library with rustup when it is missing.

@@ -28,8 +28,17 @@ impl wr::Guest for Component {
         }
     }
 
-    fn reconcile(rollout_json: String) -> Result<wr::Outcome, wt::StrategyError> {
-        let out = reconcile::reconcile(&mut WitHost, &rollout_json).map_err(strategy_error)?;
+    fn reconcile(
+        rollout_json: String,
+        settings: wr::Settings,
+    ) -> Result<wr::Outcome, wt::StrategyError> {
+        let settings = reconcile::Settings {
+            verify: settings.verify,
+            ingress_classes: settings.ingress_classes,
+            resource_tag_key: settings.resource_tag_key,
+        };
+        let out =
+            reconcile::reconcile(&mut WitHost, &rollout_json, &settings).map_err(strategy_error)?;
         Ok(wr::Outcome {
             status_json: out.status_json,
             requeue_after_ms: out.requeue_after_ms,

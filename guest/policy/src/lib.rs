@@ -8,21 +8,28 @@
 
 pub mod action;
 pub mod api;
+mod bluegreen;
+mod canary;
 pub mod conditions;
 pub mod duration;
 pub mod elb;
 pub mod error;
 pub mod host;
 pub mod ingress;
+pub mod lint;
 pub mod lookup;
 pub mod managed;
 pub mod pingpong;
 pub mod plan;
 pub mod reconcile;
+mod scaledown;
 pub mod spec;
 pub mod status;
+pub mod targets;
+mod traffic;
 pub mod validate;
 pub mod verify;
+pub mod workload;
 
 pub use error::{FieldError, HostError, Result, StrategyError};
 

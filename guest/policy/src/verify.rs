@@ -177,8 +177,7 @@ pub fn verify_weights(check: &WeightCheck) -> WeightVerdict {
                 && s * 100 == u64::from(desired_stable) * total;
             if !matches {
                 differences.push(format!(
-                    "rule {} (priority {}) carries canary {} / stable {} of {total}, desired {desired} / {desired_stable} of 100",
-                    rule.arn,
+                    "listener rule {} carries canary {} / stable {} (of {total}), desired {desired} / {desired_stable}",
                     rule.priority,
                     observed_canary.map_or("absent".to_string(), |w| w.to_string()),
                     observed_stable.map_or("absent".to_string(), |w| w.to_string()),

@@ -8,6 +8,7 @@ const CANARY_TG: &str = "arn:aws:elasticloadbalancing:us-west-2:1:targetgroup/k8
 const STABLE_TG: &str = "arn:aws:elasticloadbalancing:us-west-2:1:targetgroup/k8s-shop-stable/2";
 
 fn rule(arn: &str, canary: Option<u32>, stable: Option<u32>) -> Rule {
+    let priority = arn.trim_start_matches('r').to_string();
     let mut groups = Vec::new();
     if let Some(w) = canary {
         groups.push(WeightedTargetGroup {
@@ -23,7 +24,7 @@ fn rule(arn: &str, canary: Option<u32>, stable: Option<u32>) -> Rule {
     }
     Rule {
         arn: arn.into(),
-        priority: "1".into(),
+        priority,
         actions: vec![RuleAction {
             action_type: "forward".into(),
             forward: Some(ForwardConfig {
@@ -112,10 +113,9 @@ fn a_lagging_rule_is_reported() {
     assert_eq!(v.rules[1].observed_stable, Some(100));
     assert!(!v.rules[1].matches);
     assert_eq!(v.differences.len(), 1);
-    assert!(
-        v.differences[0].contains("r2") && v.differences[0].contains("desired 10 / 90"),
-        "{}",
-        v.differences[0]
+    assert_eq!(
+        v.differences[0],
+        "listener rule 2 carries canary 0 / stable 100 (of 100), desired 10 / 90"
     );
 }
 

@@ -1,0 +1,76 @@
+//! What the target groups hold for a Rollout's pods, through the imports: the target groups a
+//! Service is bound to (TargetGroupBinding objects, as the AWS Load Balancer Controller creates
+//! them for Ingress backends and as users create them by hand), which of a ReplicaSet's pod
+//! IPs are not yet registered in them (target IP verification), and whether any is still
+//! registered (the scale-down gate).
+
+use serde_json::Value;
+
+use crate::error::{HostError, Result};
+use crate::host::{Host, ObjectKind};
+use crate::verify::verify_ips;
+use crate::workload::pod_ips;
+
+/// `elbv2.k8s.aws/v1beta1` TargetGroupBinding.
+pub fn target_group_binding_kind() -> ObjectKind {
+    ObjectKind::new("elbv2.k8s.aws/v1beta1", "TargetGroupBinding")
+}
+
+/// The target group ARNs bound to a Service in a namespace.
+pub fn bound_target_groups<H: Host>(host: &mut H, ns: &str, service: &str) -> Result<Vec<String>> {
+    let mut arns = Vec::new();
+    for json in host.list(&target_group_binding_kind(), ns, "")? {
+        let tgb: Value = serde_json::from_str(&json).map_err(|e| {
+            HostError::Invalid(format!("TargetGroupBinding from the host is not JSON: {e}"))
+        })?;
+        if tgb["spec"]["serviceRef"]["name"].as_str() == Some(service)
+            && let Some(arn) = tgb["spec"]["targetGroupARN"].as_str()
+        {
+            arns.push(arn.to_string());
+        }
+    }
+    Ok(arns)
+}
+
+/// The pod IPs of `hash` that some target group of `arns` does not list as registered.
+pub fn unregistered_pod_ips<H: Host>(
+    host: &mut H,
+    ns: &str,
+    hash: &str,
+    arns: &[String],
+) -> Result<Vec<String>> {
+    let ips = pod_ips(host, ns, hash)?;
+    let mut missing = Vec::new();
+    for arn in arns {
+        let targets = host.describe_target_health(arn)?;
+        for ip in verify_ips(&ips, &targets).missing {
+            if !missing.contains(&ip) {
+                missing.push(ip);
+            }
+        }
+    }
+    Ok(missing)
+}
+
+/// Whether a pod of `hash` is still registered, not draining, in one of `target_groups`. An
+/// ELBv2 failure counts as "still registered": unverified never scales down.
+pub fn still_registered<H: Host>(
+    host: &mut H,
+    ns: &str,
+    hash: &str,
+    target_groups: &[String],
+) -> Result<bool> {
+    let ips = pod_ips(host, ns, hash)?;
+    for arn in target_groups {
+        let Ok(targets) = host.describe_target_health(arn) else {
+            return Ok(true);
+        };
+        if targets
+            .iter()
+            .any(|t| ips.contains(&t.id) && !t.state.is_leaving())
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}

@@ -1,0 +1,279 @@
+//! Traffic on the load balancer for one Rollout, through the imports: the action annotation
+//! (and the header routes in force) written on every Ingress of the Rollout with the
+//! bookkeeping, only where it differs; the annotation released on deletion; and weight
+//! verification of every Ingress against what its ALB carries.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+
+use crate::action::{Annotation, action_key, build_action};
+use crate::conditions::build_header_route;
+use crate::error::{HostError, Result, StrategyError};
+use crate::host::{Host, Level, ObjectKind, PatchType};
+use crate::ingress::{Ingress, class_matches};
+use crate::lookup::observe_alb;
+use crate::managed::{read_managed, update_managed};
+use crate::pingpong::service_roles;
+use crate::reconcile::Settings;
+use crate::spec::Rollout;
+use crate::verify::{WeightCheck, WeightVerdict, verify_weights};
+use crate::workload::namespace;
+
+/// The name part of an ELBv2 ARN (`.../app/<name>/<id>` or `.../targetgroup/<name>/<id>`).
+pub(crate) fn arn_name(arn: &str) -> String {
+    let mut parts = arn.rsplit('/');
+    let _id = parts.next();
+    parts.next().unwrap_or(arn).to_string()
+}
+
+/// The names of the header routes in force at step `idx`: the last setHeaderRoute of each
+/// name at or before it, unless that step removes the route (no matches).
+pub(crate) fn header_routes_at(rollout: &Rollout, idx: usize) -> Vec<String> {
+    let Ok(canary) = rollout.canary() else {
+        return Vec::new();
+    };
+    if rollout.status.abort || idx >= canary.steps.len() {
+        return Vec::new();
+    }
+    let mut live: BTreeMap<&str, bool> = BTreeMap::new();
+    for step in &canary.steps[..=idx] {
+        if let Some(route) = &step.set_header_route {
+            live.insert(route.name.as_str(), !route.matches.is_empty());
+        }
+    }
+    live.into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
+fn get_ingress<H: Host>(host: &mut H, ns: &str, name: &str) -> Result<Ingress> {
+    let json = host.get(&ObjectKind::ingress(), ns, name)?;
+    Ingress::from_json(&json)
+}
+
+/// Writes the action annotation for `weight` and the header routes `routes` on every Ingress of
+/// the Rollout, with the bookkeeping entry; writes nothing to an Ingress already as wanted.
+/// An Ingress whose class this controller does not serve is refused, naming the field.
+pub(crate) fn write_traffic<H: Host>(
+    host: &mut H,
+    rollout: &Rollout,
+    weight: u32,
+    routes: &[String],
+    settings: &Settings,
+) -> Result<()> {
+    let mut wanted = vec![build_action(rollout, weight)?];
+    for route in routes {
+        wanted.extend(build_header_route(rollout, route)?);
+    }
+    let ns = namespace(rollout);
+    for name in rollout.alb()?.ingress_names() {
+        let ingress = get_ingress(host, ns, name)?;
+        if !class_matches(&ingress, &settings.ingress_classes) {
+            let field = if ingress.class_annotation().is_some() {
+                "metadata.annotations[kubernetes.io/ingress.class]"
+            } else {
+                "spec.ingressClassName"
+            };
+            return Err(StrategyError::field(
+                &ingress.display_name(),
+                field,
+                format!(
+                    "class {:?} is not served by this controller (it serves {:?})",
+                    ingress
+                        .class_annotation()
+                        .or(ingress.class_name())
+                        .unwrap_or(""),
+                    settings.ingress_classes
+                ),
+            ));
+        }
+        patch_annotations(host, rollout, &ingress, &wanted)?;
+    }
+    Ok(())
+}
+
+/// Patches `ingress` so that this Rollout's managed annotations are exactly `wanted`: changed
+/// values written, keys it no longer manages removed, the bookkeeping updated. Refuses an
+/// annotation another Rollout manages.
+fn patch_annotations<H: Host>(
+    host: &mut H,
+    rollout: &Rollout,
+    ingress: &Ingress,
+    wanted: &[Annotation],
+) -> Result<()> {
+    let me = rollout.metadata.name.as_str();
+    let entries = read_managed(ingress)?;
+    let wanted_keys: BTreeSet<&str> = wanted.iter().map(|a| a.key.as_str()).collect();
+    for entry in entries.iter().filter(|e| e.rollout != me) {
+        if let Some(key) = entry.keys.iter().find(|k| wanted_keys.contains(k.as_str())) {
+            return Err(StrategyError::field(
+                &ingress.display_name(),
+                format!("metadata.annotations[{key}]"),
+                format!(
+                    "already managed by Rollout {:?}; two Rollouts cannot share one action",
+                    entry.rollout
+                ),
+            ));
+        }
+    }
+    let mine_before: Vec<String> = entries
+        .iter()
+        .find(|e| e.rollout == me)
+        .map(|e| e.keys.clone())
+        .unwrap_or_default();
+    let keys: Vec<String> = wanted.iter().map(|a| a.key.clone()).collect();
+    let mut patch = Map::new();
+    let current = &ingress.metadata.annotations;
+    for a in wanted
+        .iter()
+        .cloned()
+        .chain(update_managed(ingress, me, &keys)?)
+    {
+        if current.get(&a.key) != Some(&a.value) {
+            patch.insert(a.key, Value::String(a.value));
+        }
+    }
+    for stale in mine_before
+        .iter()
+        .filter(|k| !wanted_keys.contains(k.as_str()))
+    {
+        if current.contains_key(stale) {
+            patch.insert(stale.clone(), Value::Null);
+        }
+    }
+    if patch.is_empty() {
+        return Ok(());
+    }
+    let changed: Vec<String> = patch.keys().cloned().collect();
+    host.log(
+        Level::Info,
+        "patching Ingress annotations",
+        &[
+            ("ingress", &ingress.display_name()),
+            ("keys", &changed.join(",")),
+        ],
+    );
+    let body = json!({"metadata": {"annotations": patch}}).to_string();
+    let ns = ingress
+        .metadata
+        .namespace
+        .as_deref()
+        .unwrap_or_else(|| namespace(rollout));
+    host.patch(
+        &ObjectKind::ingress(),
+        ns,
+        &ingress.metadata.name,
+        PatchType::Merge,
+        &body,
+        None,
+    )?;
+    Ok(())
+}
+
+/// On deletion: every Ingress of the Rollout gets its action back to stable 100 and loses the
+/// Rollout's bookkeeping entry (and its header routes). A missing Ingress is skipped.
+pub(crate) fn release_ingresses<H: Host>(host: &mut H, rollout: &Rollout) -> Result<()> {
+    let mut stable_only = rollout.clone();
+    stable_only.status.abort = false;
+    let action = build_action(&stable_only, 0)?;
+    let key = action_key(rollout)?;
+    let me = rollout.metadata.name.as_str();
+    let ns = namespace(rollout);
+    for name in rollout.alb()?.ingress_names() {
+        let ingress = match get_ingress(host, ns, name) {
+            Ok(i) => i,
+            Err(StrategyError::Host(HostError::NotFound(_))) => continue,
+            Err(e) => return Err(e),
+        };
+        let mine = read_managed(&ingress)?
+            .into_iter()
+            .find(|e| e.rollout == me)
+            .map(|e| e.keys)
+            .unwrap_or_default();
+        let mut patch = Map::new();
+        if ingress.metadata.annotations.get(&key) != Some(&action.value) {
+            patch.insert(key.clone(), Value::String(action.value.clone()));
+        }
+        for k in mine.iter().filter(|k| **k != key) {
+            if ingress.metadata.annotations.contains_key(k) {
+                patch.insert(k.clone(), Value::Null);
+            }
+        }
+        for a in update_managed(&ingress, me, &[])? {
+            if ingress.metadata.annotations.get(&a.key) != Some(&a.value) {
+                patch.insert(a.key, Value::String(a.value));
+            }
+        }
+        if !patch.is_empty() {
+            let body = json!({"metadata": {"annotations": patch}}).to_string();
+            host.patch(
+                &ObjectKind::ingress(),
+                ns,
+                name,
+                PatchType::Merge,
+                &body,
+                None,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Weight verification on every Ingress of the Rollout.
+pub(crate) fn verify_all<H: Host>(
+    host: &mut H,
+    rollout: &Rollout,
+    weight: u32,
+    settings: &Settings,
+) -> Result<Vec<WeightVerdict>, HostError> {
+    let roles = service_roles(rollout).map_err(|e| HostError::Invalid(e.to_string()))?;
+    let alb = rollout
+        .alb()
+        .map_err(|e| HostError::Invalid(e.to_string()))?;
+    let ns = namespace(rollout);
+    let port = u32::try_from(alb.service_port).unwrap_or(0);
+    let mut verdicts = Vec::new();
+    for name in alb.ingress_names() {
+        let json = host.get(&ObjectKind::ingress(), ns, name)?;
+        let ingress = Ingress::from_json(&json).map_err(|e| HostError::Invalid(e.to_string()))?;
+        let unverified = |why: String| WeightVerdict {
+            verified: false,
+            load_balancer_arn: String::new(),
+            canary_target_group_arn: None,
+            stable_target_group_arn: None,
+            desired_canary_weight: weight,
+            desired_stable_weight: 100 - weight,
+            rules: Vec::new(),
+            differences: vec![why],
+        };
+        let Some(hostname) = ingress.hostnames().first().map(|h| h.to_string()) else {
+            verdicts.push(unverified(format!(
+                "{} has no load balancer hostname in its status yet",
+                ingress.display_name()
+            )));
+            continue;
+        };
+        let Some(observed) = observe_alb(host, &hostname)? else {
+            verdicts.push(unverified(format!(
+                "no load balancer has the DNS name {hostname}"
+            )));
+            continue;
+        };
+        verdicts.push(verify_weights(&WeightCheck {
+            ingress_namespace: ns.to_string(),
+            ingress_name: name.to_string(),
+            canary_service: roles.canary_service.clone(),
+            stable_service: roles.stable_service.clone(),
+            service_port: port,
+            desired_canary_weight: weight,
+            resource_tag_key: settings.resource_tag_key.clone(),
+            load_balancer: observed.load_balancer,
+            rules: observed.rules,
+            target_groups: observed.target_groups,
+            tags: observed.tags,
+        }));
+    }
+    Ok(verdicts)
+}

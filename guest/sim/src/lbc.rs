@@ -1,0 +1,558 @@
+//! The simulated AWS Load Balancer Controller and the ALBs it builds. For each Ingress of class
+//! `alb` it makes one load balancer with one HTTP listener; each path becomes a rule that
+//! forwards to its Service's target group or, for `use-annotation`, to the weighted target
+//! groups of the `actions.<service>` annotation (with `conditions.<service>` as header
+//! conditions). A malformed action is rejected as the real controller rejects it: a Warning
+//! Event, and the ALB keeps its previous rules. Target groups are tagged as the real controller
+//! tags them; pod IPs (IP mode) or nodes (instance mode) are registered after a lag, turn
+//! healthy after health checks, drain when deregistered, and a target group no rule forwards to
+//! stays `unused`. Each target group gets a TargetGroupBinding object, as the real controller
+//! creates one.
+
+use std::collections::BTreeMap;
+
+use albatross_policy::action::parse_action;
+use albatross_policy::conditions::parse_conditions;
+use albatross_policy::elb::{
+    ForwardConfig, Listener, LoadBalancer, Rule, RuleAction, RuleCondition, Tag, TargetGroup,
+    TargetHealthState, WeightedTargetGroup,
+};
+use albatross_policy::ingress::{Ingress, class_matches};
+use serde_json::{Value, json};
+
+use crate::world::World;
+
+/// The ARN prefix of every simulated ELBv2 resource.
+pub const ARN_PREFIX: &str = "arn:aws:elasticloadbalancing:us-west-2:123456789012";
+/// The cluster name the controller tags with.
+pub const CLUSTER: &str = "sim";
+/// The nodes targets are registered on in instance mode.
+pub const NODES: [&str; 2] = ["i-0a1b2c3d4e5f60001", "i-0a1b2c3d4e5f60002"];
+
+/// One ALB built for one Ingress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlbSim {
+    /// The load balancer.
+    pub lb: LoadBalancer,
+    /// Its one listener.
+    pub listener: Listener,
+    /// The listener's rules.
+    pub rules: Vec<Rule>,
+    /// The Ingress resourceVersion last applied (or rejected).
+    pub applied_version: Option<String>,
+    /// A newer resourceVersion and the second it was first seen.
+    pub seen: Option<(String, u64)>,
+}
+
+/// A registered target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetSim {
+    /// Its health state.
+    pub state: TargetHealthState,
+    /// The second it entered that state.
+    pub since: u64,
+    /// The second its pod stopped serving, if it did.
+    pub failing_since: Option<u64>,
+}
+
+/// A target group and its targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TgSim {
+    /// The target group.
+    pub tg: TargetGroup,
+    /// Its tags.
+    pub tags: Vec<Tag>,
+    /// The Service's namespace.
+    pub namespace: String,
+    /// The Service it targets.
+    pub service: String,
+    /// Registered targets by id.
+    pub targets: BTreeMap<String, TargetSim>,
+    /// Targets waiting to be registered (true) or deregistered (false), since when.
+    pub pending: BTreeMap<String, (bool, u64)>,
+}
+
+/// Every ALB and target group in the simulated account.
+#[derive(Debug, Clone, Default)]
+pub struct Elb {
+    /// ALBs by (namespace, ingress).
+    pub albs: BTreeMap<(String, String), AlbSim>,
+    /// Target groups by ARN.
+    pub target_groups: BTreeMap<String, TgSim>,
+    counter: u64,
+}
+
+fn short(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+impl Elb {
+    fn next_id(&mut self) -> String {
+        self.counter += 1;
+        format!("{:016x}", 0x5eed_0000_0000_0000_u64 + self.counter)
+    }
+
+    /// Whether any rule of any ALB forwards to the target group.
+    pub fn referenced(&self, arn: &str) -> bool {
+        self.albs.values().any(|a| {
+            a.rules.iter().any(|r| {
+                r.actions.iter().any(|act| {
+                    act.target_group_arn.as_deref() == Some(arn)
+                        || act.forward.as_ref().is_some_and(|f| {
+                            f.target_groups.iter().any(|g| g.target_group_arn == arn)
+                        })
+                })
+            })
+        })
+    }
+}
+
+fn service_port(world: &World, ns: &str, service: &str, port: &str) -> Option<u32> {
+    if let Ok(n) = port.parse::<u32>() {
+        return Some(n);
+    }
+    world.store.get("Service", ns, service)?["spec"]["ports"]
+        .as_array()?
+        .iter()
+        .find(|p| p["name"].as_str() == Some(port))
+        .and_then(|p| p["port"].as_u64())
+        .and_then(|p| u32::try_from(p).ok())
+}
+
+impl World {
+    /// Whether some target group has this target healthy.
+    pub fn target_healthy(&self, id: &str) -> bool {
+        self.elb.target_groups.values().any(|t| {
+            t.targets
+                .get(id)
+                .is_some_and(|x| x.state == TargetHealthState::Healthy)
+        })
+    }
+
+    fn target_group_for(
+        &mut self,
+        ns: &str,
+        ingress: &str,
+        service: &str,
+        port: u32,
+        lb_arn: &str,
+    ) -> String {
+        let resource = format!("{ns}/{ingress}-{service}:{port}");
+        if let Some((arn, _)) = self.elb.target_groups.iter().find(|(_, t)| {
+            t.tags
+                .iter()
+                .any(|tag| tag.key == "ingress.k8s.aws/resource" && tag.value == resource)
+        }) {
+            return arn.clone();
+        }
+        let id = self.elb.next_id();
+        let name = short(
+            &format!("k8s-{}-{}-{}", short(ns, 7), short(service, 7), &id[6..16]),
+            32,
+        );
+        let arn = format!("{ARN_PREFIX}:targetgroup/{name}/{id}");
+        let ip_mode = self.config.ip_mode();
+        let tg = TgSim {
+            tg: TargetGroup {
+                arn: arn.clone(),
+                name,
+                target_type: if ip_mode { "ip" } else { "instance" }.to_string(),
+                port: Some(if ip_mode { 8080 } else { 30080 }),
+                protocol: Some("HTTP".into()),
+                vpc_id: Some("vpc-0sim".into()),
+                load_balancer_arns: vec![lb_arn.to_string()],
+            },
+            tags: vec![
+                Tag {
+                    key: "elbv2.k8s.aws/cluster".into(),
+                    value: CLUSTER.into(),
+                },
+                Tag {
+                    key: "ingress.k8s.aws/stack".into(),
+                    value: format!("{ns}/{ingress}"),
+                },
+                Tag {
+                    key: "ingress.k8s.aws/resource".into(),
+                    value: resource,
+                },
+            ],
+            namespace: ns.to_string(),
+            service: service.to_string(),
+            targets: BTreeMap::new(),
+            pending: BTreeMap::new(),
+        };
+        let binding = json!({
+            "apiVersion": "elbv2.k8s.aws/v1beta1",
+            "kind": "TargetGroupBinding",
+            "metadata": {"name": tg.tg.name, "namespace": ns, "labels": {"ingress.k8s.aws/stack-name": ingress, "ingress.k8s.aws/stack-namespace": ns}},
+            "spec": {"serviceRef": {"name": service, "port": port}, "targetGroupARN": arn, "targetType": tg.tg.target_type}
+        });
+        let _ = self.store.put("TargetGroupBinding", binding);
+        self.elb.target_groups.insert(arn.clone(), tg);
+        arn
+    }
+
+    fn ensure_alb(&mut self, ns: &str, name: &str) -> String {
+        if let Some(a) = self.elb.albs.get(&(ns.to_string(), name.to_string())) {
+            return a.lb.arn.clone();
+        }
+        let id = self.elb.next_id();
+        let lb_name = short(
+            &format!("k8s-{}-{}-{}", short(ns, 8), short(name, 8), &id[6..16]),
+            32,
+        );
+        let arn = format!("{ARN_PREFIX}:loadbalancer/app/{lb_name}/{id}");
+        let dns = format!(
+            "{lb_name}-{}.us-west-2.elb.amazonaws.com",
+            1_000_000_000 + self.elb.counter
+        );
+        let listener = Listener {
+            arn: format!(
+                "{ARN_PREFIX}:listener/app/{lb_name}/{id}/{}",
+                self.elb.next_id()
+            ),
+            load_balancer_arn: arn.clone(),
+            port: 80,
+            protocol: "HTTP".into(),
+        };
+        self.elb.albs.insert(
+            (ns.to_string(), name.to_string()),
+            AlbSim {
+                lb: LoadBalancer {
+                    arn: arn.clone(),
+                    name: lb_name,
+                    dns_name: dns.clone(),
+                    load_balancer_type: "application".into(),
+                    scheme: "internet-facing".into(),
+                    vpc_id: "vpc-0sim".into(),
+                    state: "active".into(),
+                },
+                listener,
+                rules: Vec::new(),
+                applied_version: None,
+                seen: None,
+            },
+        );
+        let status = json!({"status": {"loadBalancer": {"ingress": [{"hostname": dns}]}}});
+        let _ = self.store.patch("Ingress", ns, name, &status);
+        arn
+    }
+
+    fn build_rules(
+        &mut self,
+        ingress: &Ingress,
+        raw: &Value,
+        lb_arn: &str,
+    ) -> Result<Vec<Rule>, String> {
+        let ns = ingress
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let name = ingress.metadata.name.clone();
+        let prefix = self.config.annotation_prefix.clone();
+        let mut rules = Vec::new();
+        let paths: Vec<Value> = raw["spec"]["rules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r["http"]["paths"].as_array().cloned().unwrap_or_default())
+            .collect();
+        for (i, path) in paths.iter().enumerate() {
+            let svc = path["backend"]["service"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let port = &path["backend"]["service"]["port"];
+            let mut conditions = vec![RuleCondition {
+                field: "path-pattern".into(),
+                http_header_name: None,
+                values: vec![path["path"].as_str().unwrap_or("/*").to_string()],
+            }];
+            let action = if port["name"].as_str() == Some("use-annotation") {
+                let key = format!("{prefix}/actions.{svc}");
+                let value = ingress
+                    .metadata
+                    .annotations
+                    .get(&key)
+                    .ok_or_else(|| format!("path {i} uses {key}, which is not set"))?;
+                let parsed = parse_action(value).map_err(|e| format!("{key}: {e}"))?;
+                if let Some(cond) = ingress
+                    .metadata
+                    .annotations
+                    .get(&format!("{prefix}/conditions.{svc}"))
+                {
+                    for c in parse_conditions(cond).map_err(|e| format!("conditions.{svc}: {e}"))? {
+                        conditions.push(RuleCondition {
+                            field: "http-header".into(),
+                            http_header_name: Some(c.header_name),
+                            values: c.values,
+                        });
+                    }
+                }
+                let mut groups = Vec::new();
+                for g in &parsed.target_groups {
+                    let arn = match (&g.service_name, &g.target_group_arn) {
+                        (Some(s), _) => {
+                            let p = g.service_port.as_deref().unwrap_or_default();
+                            let port = service_port(self, &ns, s, p)
+                                .ok_or_else(|| format!("{key}: service {s} has no port {p}"))?;
+                            self.target_group_for(&ns, &name, s, port, lb_arn)
+                        }
+                        (None, Some(arn)) => arn.clone(),
+                        (None, None) => {
+                            return Err(format!("{key}: target group by name is not simulated"));
+                        }
+                    };
+                    groups.push(WeightedTargetGroup {
+                        target_group_arn: arn,
+                        weight: Some(g.weight.unwrap_or(1)),
+                    });
+                }
+                RuleAction {
+                    action_type: "forward".into(),
+                    order: Some(1),
+                    target_group_arn: None,
+                    forward: Some(ForwardConfig {
+                        target_groups: groups,
+                        stickiness_enabled: parsed.stickiness.as_ref().is_some_and(|s| s.enabled),
+                        stickiness_duration_seconds: parsed
+                            .stickiness
+                            .and_then(|s| s.duration_seconds),
+                    }),
+                }
+            } else {
+                let p = port["number"]
+                    .as_u64()
+                    .map(|n| n.to_string())
+                    .or_else(|| port["name"].as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let port = service_port(self, &ns, &svc, &p)
+                    .ok_or_else(|| format!("service {svc} has no port {p}"))?;
+                let arn = self.target_group_for(&ns, &name, &svc, port, lb_arn);
+                RuleAction {
+                    action_type: "forward".into(),
+                    order: Some(1),
+                    target_group_arn: Some(arn),
+                    forward: None,
+                }
+            };
+            rules.push(Rule {
+                arn: format!("{lb_arn}/rule/{}", i + 1)
+                    .replace(":loadbalancer/", ":listener-rule/"),
+                priority: (i + 1).to_string(),
+                is_default: false,
+                conditions,
+                actions: vec![action],
+            });
+        }
+        rules.push(Rule {
+            arn: format!("{lb_arn}/rule/default").replace(":loadbalancer/", ":listener-rule/"),
+            priority: "default".into(),
+            is_default: true,
+            conditions: Vec::new(),
+            actions: vec![RuleAction {
+                action_type: "fixed-response".into(),
+                order: Some(1),
+                target_group_arn: None,
+                forward: None,
+            }],
+        });
+        Ok(rules)
+    }
+
+    /// One second of the controller: Ingress changes past their lag are applied, targets are
+    /// registered and deregistered, and health moves on. Does nothing while the controller is
+    /// down.
+    pub(crate) fn reconcile_load_balancers(&mut self) {
+        if self.faults.lb_controller_down(self.now_s) {
+            return;
+        }
+        let ingresses: Vec<Value> = self.store.list("Ingress", "").cloned().collect();
+        for raw in ingresses {
+            let Ok(ingress) = serde_json::from_value::<Ingress>(raw.clone()) else {
+                continue;
+            };
+            if !class_matches(&ingress, &["alb"]) {
+                continue;
+            }
+            let ns = ingress
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".into());
+            let name = ingress.metadata.name.clone();
+            let rv = raw["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let lb_arn = self.ensure_alb(&ns, &name);
+            let key = (ns.clone(), name.clone());
+            let Some(alb) = self.elb.albs.get_mut(&key) else {
+                continue;
+            };
+            if alb.applied_version.as_deref() == Some(rv.as_str()) {
+                continue;
+            }
+            let due = match &alb.seen {
+                Some((seen_rv, since)) if *seen_rv == rv => {
+                    self.now_s >= since + self.config.lb_controller_lag_seconds
+                }
+                _ => {
+                    alb.seen = Some((rv.clone(), self.now_s));
+                    self.config.lb_controller_lag_seconds == 0
+                }
+            };
+            if !due {
+                continue;
+            }
+            let result = self.build_rules(&ingress, &raw, &lb_arn);
+            let current_rv = self
+                .store
+                .get("Ingress", &ns, &name)
+                .and_then(|i| i["metadata"]["resourceVersion"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            let Some(alb) = self.elb.albs.get_mut(&key) else {
+                continue;
+            };
+            alb.applied_version = Some(current_rv);
+            match result {
+                Ok(rules) => alb.rules = rules,
+                Err(message) => self.record_world_event(
+                    &format!("Ingress {ns}/{name}"),
+                    "FailedBuildModel",
+                    &format!(
+                        "Failed build model due to {message}; the ALB keeps its previous rules"
+                    ),
+                ),
+            }
+        }
+        self.reconcile_targets();
+    }
+
+    fn reconcile_targets(&mut self) {
+        let now = self.now_s;
+        let lag = self.config.registration_lag_seconds + self.faults.registration_delay(now);
+        let arns: Vec<String> = self.elb.target_groups.keys().cloned().collect();
+        for arn in arns {
+            let referenced = self.elb.referenced(&arn);
+            let Some(tg) = self.elb.target_groups.get(&arn) else {
+                continue;
+            };
+            let desired: Vec<String> = if self.config.ip_mode() {
+                let (ready, not_ready) = self.endpoint_ips(&tg.namespace, &tg.service);
+                ready.into_iter().chain(not_ready).collect()
+            } else {
+                NODES.iter().map(|n| n.to_string()).collect()
+            };
+            let serving_ids: std::collections::BTreeSet<String> = if self.config.ip_mode() {
+                self.pods
+                    .values()
+                    .filter(|p| now >= p.created + self.config.pod_start_seconds)
+                    .map(|p| p.ip.clone())
+                    .collect()
+            } else if self.endpoint_ips(&tg.namespace, &tg.service).0.is_empty() {
+                Default::default()
+            } else {
+                NODES.iter().map(|n| n.to_string()).collect()
+            };
+            let hc = self.config.health_check_seconds;
+            let drain = self.config.deregistration_delay_seconds;
+            let Some(tg) = self.elb.target_groups.get_mut(&arn) else {
+                continue;
+            };
+            for ip in &desired {
+                let registered = tg.targets.get(ip).is_some_and(|t| !t.state.is_leaving());
+                if !registered {
+                    let since = match tg.pending.get(ip) {
+                        Some((true, s)) => *s,
+                        _ => now,
+                    };
+                    tg.pending.insert(ip.clone(), (true, since));
+                }
+            }
+            let gone: Vec<String> = tg
+                .targets
+                .iter()
+                .filter(|(id, t)| !desired.contains(id) && !t.state.is_leaving())
+                .map(|(id, _)| id.clone())
+                .collect();
+            for ip in gone {
+                let since = match tg.pending.get(&ip) {
+                    Some((false, s)) => *s,
+                    _ => now,
+                };
+                tg.pending.insert(ip, (false, since));
+            }
+            let due: Vec<(String, bool)> = tg
+                .pending
+                .iter()
+                .filter(|(id, (add, since))| now >= since + lag && (*add == desired.contains(id)))
+                .map(|(id, (add, _))| (id.clone(), *add))
+                .collect();
+            tg.pending
+                .retain(|id, (add, _)| *add == desired.contains(id));
+            for (id, add) in due {
+                tg.pending.remove(&id);
+                let state = if add {
+                    TargetHealthState::Initial
+                } else {
+                    TargetHealthState::Draining
+                };
+                tg.targets.insert(
+                    id,
+                    TargetSim {
+                        state,
+                        since: now,
+                        failing_since: None,
+                    },
+                );
+            }
+            tg.targets
+                .retain(|_, t| !(t.state.is_leaving() && now >= t.since + drain));
+            for (id, t) in tg.targets.iter_mut() {
+                if t.state.is_leaving() {
+                    continue;
+                }
+                let serving = serving_ids.contains(id);
+                if !referenced {
+                    if t.state != TargetHealthState::Unused {
+                        *t = TargetSim {
+                            state: TargetHealthState::Unused,
+                            since: now,
+                            failing_since: None,
+                        };
+                    }
+                    continue;
+                }
+                if t.state == TargetHealthState::Unused {
+                    *t = TargetSim {
+                        state: TargetHealthState::Initial,
+                        since: now,
+                        failing_since: None,
+                    };
+                }
+                if serving {
+                    t.failing_since = None;
+                    if t.state != TargetHealthState::Healthy && now >= t.since + hc {
+                        *t = TargetSim {
+                            state: TargetHealthState::Healthy,
+                            since: now,
+                            failing_since: None,
+                        };
+                    }
+                } else {
+                    let failing = *t.failing_since.get_or_insert(now);
+                    if t.state != TargetHealthState::Unhealthy && now >= failing + hc {
+                        *t = TargetSim {
+                            state: TargetHealthState::Unhealthy,
+                            since: now,
+                            failing_since: Some(failing),
+                        };
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The ReplicaSet controller (pods for each ReplicaSet, created and removed newest first, each
+//! with an IP and a start-up delay) and the endpoints controller (each Service's ready and
+//! not-ready pod IPs). Pods are Ready once running and, with readiness gates in IP mode, once
+//! their target is healthy.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::labels::{label_map, selector_matches};
+use crate::world::World;
+
+/// What the world knows of a pod beyond its JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodSim {
+    /// Its IP.
+    pub ip: String,
+    /// The second it was created.
+    pub created: u64,
+    /// Whether it got a readiness gate: the controller's webhook injects one when, at
+    /// creation, a Service that backs a target group selects the pod.
+    pub gated: bool,
+}
+
+fn pod_ip(n: u32) -> String {
+    format!("10.1.{}.{}", n / 250, n % 250 + 1)
+}
+
+impl World {
+    /// Whether the pod with this IP has its container running.
+    pub fn pod_running(&self, ip: &str) -> bool {
+        self.pods
+            .values()
+            .any(|p| p.ip == ip && self.now_s >= p.created + self.config.pod_start_seconds)
+    }
+
+    /// Makes each ReplicaSet's pods match its replica count, then updates pod readiness and
+    /// each ReplicaSet's status.
+    pub(crate) fn reconcile_replicasets(&mut self) {
+        let sets: Vec<Value> = self.store.list("ReplicaSet", "").cloned().collect();
+        for rs in &sets {
+            let ns = rs["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_string();
+            let name = rs["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let want = rs["spec"]["replicas"].as_u64().unwrap_or(0);
+            let mut mine: Vec<(u64, String)> = self
+                .store
+                .list("Pod", &ns)
+                .filter(|p| p["metadata"]["ownerReferences"][0]["name"] == json!(name))
+                .filter_map(|p| {
+                    let pname = p["metadata"]["name"].as_str()?.to_string();
+                    let idx = pname.rsplit('-').next()?.parse().ok()?;
+                    Some((idx, pname))
+                })
+                .collect();
+            mine.sort();
+            while (mine.len() as u64) > want {
+                if let Some((_, pname)) = mine.pop() {
+                    let _ = self.store.delete("Pod", &ns, &pname);
+                    self.pods.remove(&(ns.clone(), pname));
+                }
+            }
+            let mut next = mine.last().map_or(0, |(i, _)| i + 1);
+            while (mine.len() as u64) < want {
+                let pname = format!("{name}-{next}");
+                self.next_ip += 1;
+                let ip = pod_ip(self.next_ip);
+                let pod = json!({
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {
+                        "name": pname, "namespace": ns,
+                        "labels": rs["spec"]["template"]["metadata"]["labels"],
+                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": name}]
+                    },
+                    "spec": rs["spec"]["template"]["spec"],
+                    "status": {"phase": "Pending", "podIP": ip, "conditions": [{"type": "Ready", "status": "False"}]}
+                });
+                let gated = self.readiness_gate_for(&ns, &label_map(&pod["metadata"]["labels"]));
+                let _ = self.store.put("Pod", pod);
+                self.pods.insert(
+                    (ns.clone(), pname.clone()),
+                    PodSim {
+                        ip,
+                        created: self.now_s,
+                        gated,
+                    },
+                );
+                mine.push((next, pname));
+                next += 1;
+            }
+        }
+        self.update_pod_readiness();
+        for rs in &sets {
+            let ns = rs["metadata"]["namespace"].as_str().unwrap_or("default");
+            let name = rs["metadata"]["name"].as_str().unwrap_or_default();
+            let pods: Vec<&Value> = self
+                .store
+                .list("Pod", ns)
+                .filter(|p| p["metadata"]["ownerReferences"][0]["name"] == json!(name))
+                .collect();
+            let ready = pods
+                .iter()
+                .filter(|p| p["status"]["conditions"][0]["status"] == json!("True"))
+                .count();
+            let status = json!({"status": {"replicas": pods.len(), "readyReplicas": ready, "availableReplicas": ready}});
+            let _ = self.store.patch("ReplicaSet", ns, name, &status);
+        }
+    }
+
+    fn readiness_gate_for(&self, ns: &str, pod_labels: &BTreeMap<String, String>) -> bool {
+        self.config.readiness_gates
+            && self.config.ip_mode()
+            && self.elb.target_groups.values().any(|tg| {
+                tg.namespace == ns
+                    && self
+                        .store
+                        .get("Service", ns, &tg.service)
+                        .is_some_and(|svc| {
+                            let selector = label_map(&svc["spec"]["selector"]);
+                            !selector.is_empty() && selector_matches(&selector, pod_labels)
+                        })
+            })
+    }
+
+    fn update_pod_readiness(&mut self) {
+        let pods: Vec<(String, String, String, bool)> = self
+            .pods
+            .iter()
+            .map(|((ns, name), p)| (ns.clone(), name.clone(), p.ip.clone(), p.gated))
+            .collect();
+        for (ns, name, ip, gated) in pods {
+            let running = self.pod_running(&ip);
+            let was_ready = self
+                .store
+                .get("Pod", &ns, &name)
+                .is_some_and(|p| p["status"]["conditions"][0]["status"] == json!("True"));
+            // A readiness gate, once its target turned healthy, stays satisfied.
+            let ready = running && (!gated || was_ready || self.target_healthy(&ip));
+            let patch = json!({"status": {
+                "phase": if running { "Running" } else { "Pending" },
+                "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]
+            }});
+            let _ = self.store.patch("Pod", &ns, &name, &patch);
+        }
+    }
+
+    /// Writes each Service's Endpoints: ready and not-ready IPs of the pods it selects.
+    pub(crate) fn reconcile_endpoints(&mut self) {
+        let services: Vec<Value> = self.store.list("Service", "").cloned().collect();
+        for svc in services {
+            let ns = svc["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_string();
+            let name = svc["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let selector = label_map(&svc["spec"]["selector"]);
+            let (mut ready, mut not_ready) = (Vec::new(), Vec::new());
+            for pod in self.store.list("Pod", &ns) {
+                if selector.is_empty()
+                    || !selector_matches(&selector, &label_map(&pod["metadata"]["labels"]))
+                {
+                    continue;
+                }
+                let addr = json!({"ip": pod["status"]["podIP"], "targetRef": {"kind": "Pod", "name": pod["metadata"]["name"]}});
+                if pod["status"]["conditions"][0]["status"] == json!("True") {
+                    ready.push(addr);
+                } else {
+                    not_ready.push(addr);
+                }
+            }
+            let endpoints = json!({
+                "apiVersion": "v1", "kind": "Endpoints",
+                "metadata": {"name": name, "namespace": ns},
+                "subsets": [{"addresses": ready, "notReadyAddresses": not_ready}]
+            });
+            let same = self
+                .store
+                .get("Endpoints", &ns, &name)
+                .is_some_and(|e| e["subsets"] == endpoints["subsets"]);
+            if !same {
+                let _ = self.store.put("Endpoints", endpoints);
+            }
+        }
+    }
+
+    /// The IPs of a Service's endpoints: (ready, not ready).
+    pub fn endpoint_ips(&self, ns: &str, service: &str) -> (Vec<String>, Vec<String>) {
+        let Some(e) = self.store.get("Endpoints", ns, service) else {
+            return (Vec::new(), Vec::new());
+        };
+        let ips = |field: &str| {
+            e["subsets"][0][field]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x["ip"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        (ips("addresses"), ips("notReadyAddresses"))
+    }
+}

@@ -1,0 +1,419 @@
+//! Running a scenario: the manifests go into a fresh world, then second by second the events on
+//! the timeline are applied, every simulated controller runs, and each Rollout is reconciled by
+//! the strategy when it asked to be (or when its spec changed, or every 30 s otherwise). The
+//! result is a trace: a timeline row for every second in which something visible changed, the
+//! Events, and the requests lost.
+
+use std::collections::BTreeMap;
+
+use albatross_policy::StrategyError;
+use albatross_policy::reconcile::{Outcome, Settings};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::config::{Fault, Faults, WorldConfig};
+use crate::host::SharedWorld;
+use crate::world::{World, WorldEvent};
+
+/// Seconds between two reconciles of a Rollout that asked for none (an informer's resync).
+pub const RESYNC_SECONDS: u64 = 30;
+
+/// A scenario file: manifests, world behaviour, events and faults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scenario {
+    /// A short name.
+    pub name: String,
+    /// What the scenario shows.
+    #[serde(default)]
+    pub description: String,
+    /// Kubernetes objects: Rollouts, Services, Ingresses.
+    pub manifests: Vec<Value>,
+    /// How the world behaves.
+    #[serde(default)]
+    pub world: WorldConfig,
+    /// Faults on the timeline.
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    /// What happens when.
+    #[serde(default)]
+    pub events: Vec<ScenarioEvent>,
+    /// How long to run, in simulated seconds.
+    #[serde(default = "default_duration")]
+    pub duration_seconds: u64,
+}
+
+fn default_duration() -> u64 {
+    600
+}
+
+/// Something that happens at a given second.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioEvent {
+    /// The simulated second.
+    pub at: u64,
+    /// What happens.
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// The user and operator actions a scenario can take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "action"
+)]
+pub enum Action {
+    /// A new image in the first container of the Rollout's pod template: a new revision.
+    SetImage {
+        /// The Rollout.
+        rollout: String,
+        /// The image.
+        image: String,
+    },
+    /// Resume a paused Rollout (clears its pause conditions).
+    Promote {
+        /// The Rollout.
+        rollout: String,
+    },
+    /// Skip the remaining steps.
+    PromoteFull {
+        /// The Rollout.
+        rollout: String,
+    },
+    /// Abort: traffic back to the stable.
+    Abort {
+        /// The Rollout.
+        rollout: String,
+    },
+    /// Retry an aborted Rollout from its first step.
+    Retry {
+        /// The Rollout.
+        rollout: String,
+    },
+    /// The controller restarts: no reconciles for `down_seconds`, then it starts again with
+    /// nothing but what the cluster stores.
+    RestartController {
+        /// How long it is gone.
+        #[serde(default)]
+        down_seconds: u64,
+    },
+}
+
+/// One line of the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineRow {
+    /// The simulated second.
+    pub t: u64,
+    /// The Rollout.
+    pub rollout: String,
+    /// status.currentStepIndex.
+    pub step: Option<i64>,
+    /// status.phase.
+    pub phase: String,
+    /// The canary weight the strategy wants (status.canary.weights.canary.weight).
+    pub desired_canary: Option<u64>,
+    /// Whether that weight is verified on the load balancer.
+    pub verified: bool,
+    /// The percent of requests the ALB sends to each Service this second.
+    pub alb_share: BTreeMap<String, f64>,
+    /// Ready / desired pods of each ReplicaSet, by pod-template hash.
+    pub replicas: BTreeMap<String, (u64, u64)>,
+    /// What the Rollout is waiting for (status.message).
+    pub message: String,
+    /// Requests lost this second.
+    pub lost: f64,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Trace {
+    /// The scenario's name.
+    pub scenario: String,
+    /// Whether verification gates were on.
+    pub verify: bool,
+    /// The timeline, a row when something changed.
+    pub timeline: Vec<TimelineRow>,
+    /// Events, by the strategy and the simulated controllers.
+    pub events: Vec<WorldEvent>,
+    /// Requests lost over the run.
+    pub requests_lost: f64,
+    /// Requests served over the run.
+    pub requests: f64,
+    /// The annotations of every Ingress at the end, by `namespace/name`.
+    pub final_annotations: BTreeMap<String, Value>,
+    /// ELBv2 calls the strategy made, by API.
+    pub elb_calls: BTreeMap<String, u64>,
+}
+
+/// Whoever runs the strategy: natively, or a wasm component in a host.
+pub trait Reconciler {
+    /// One reconcile pass over the Rollout given as JSON, with its imports on `world`.
+    fn reconcile(
+        &mut self,
+        world: &SharedWorld,
+        rollout_json: &str,
+        settings: &Settings,
+    ) -> Result<Outcome, StrategyError>;
+}
+
+/// The native build of the default strategy.
+pub struct NativeReconciler;
+
+impl Reconciler for NativeReconciler {
+    fn reconcile(
+        &mut self,
+        world: &SharedWorld,
+        rollout_json: &str,
+        settings: &Settings,
+    ) -> Result<Outcome, StrategyError> {
+        let mut host = world.clone();
+        albatross_policy::reconcile::reconcile(&mut host, rollout_json, settings)
+    }
+}
+
+fn kind_of(m: &Value) -> String {
+    m["kind"].as_str().unwrap_or_default().to_string()
+}
+
+fn apply(world: &mut World, action: &Action, ns: &str) {
+    let patch = |world: &mut World, name: &str, body: Value| {
+        let _ = world.store.patch("Rollout", ns, name, &body);
+    };
+    match action {
+        Action::SetImage { rollout, image } => {
+            if let Some(r) = world.store.get("Rollout", ns, rollout).cloned() {
+                let mut containers = r["spec"]["template"]["spec"]["containers"].clone();
+                containers[0]["image"] = json!(image);
+                patch(
+                    world,
+                    rollout,
+                    json!({"spec": {"template": {"spec": {"containers": containers}}}}),
+                );
+            }
+        }
+        Action::Promote { rollout } => {
+            patch(world, rollout, json!({"status": {"pauseConditions": null}}))
+        }
+        Action::PromoteFull { rollout } => {
+            patch(world, rollout, json!({"status": {"promoteFull": true}}))
+        }
+        Action::Abort { rollout } => patch(world, rollout, json!({"status": {"abort": true}})),
+        Action::Retry { rollout } => patch(
+            world,
+            rollout,
+            json!({"status": {"abort": null, "currentStepIndex": 0}}),
+        ),
+        Action::RestartController { .. } => {}
+    }
+}
+
+/// Runs a scenario with a strategy. `settings.verify` off runs it without verification gates.
+pub fn run(scenario: &Scenario, reconciler: &mut dyn Reconciler, settings: &Settings) -> Trace {
+    let shared = SharedWorld::new(World::new(
+        scenario.world.clone(),
+        Faults(scenario.faults.clone()),
+    ));
+    let mut rollouts = Vec::new();
+    {
+        let mut w = shared.lock();
+        for m in &scenario.manifests {
+            let kind = kind_of(m);
+            if kind == "Rollout" {
+                let ns = m["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("default")
+                    .to_string();
+                let name = m["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                rollouts.push((ns, name));
+            }
+            let _ = w.store.put(&kind, m.clone());
+        }
+    }
+    let mut next: BTreeMap<(String, String), u64> =
+        rollouts.iter().map(|r| (r.clone(), 0)).collect();
+    let mut seen_generation: BTreeMap<(String, String), Value> = BTreeMap::new();
+    let mut down_until = 0;
+    let mut timeline: Vec<TimelineRow> = Vec::new();
+    for t in 0..=scenario.duration_seconds {
+        {
+            let mut w = shared.lock();
+            w.now_s = t;
+            for e in scenario.events.iter().filter(|e| e.at == t) {
+                if let Action::RestartController { down_seconds } = e.action {
+                    down_until = t + down_seconds;
+                    next.values_mut().for_each(|n| *n = down_until);
+                }
+                let ns = rollouts.first().map(|r| r.0.clone()).unwrap_or_default();
+                apply(&mut w, &e.action, &ns);
+            }
+            w.tick();
+        }
+        for key in &rollouts {
+            let (ns, name) = key;
+            let Some(rollout) = shared.lock().store.get("Rollout", ns, name).cloned() else {
+                continue;
+            };
+            let changed = seen_generation.get(key)
+                != Some(&json!([
+                    rollout["spec"],
+                    rollout["status"]["pauseConditions"],
+                    rollout["status"]["abort"],
+                    rollout["status"]["promoteFull"]
+                ]));
+            if t < down_until || (t < next[key] && !changed) {
+                continue;
+            }
+            shared.lock().reconciling = format!("Rollout {ns}/{name}");
+            let outcome = reconciler.reconcile(&shared, &rollout.to_string(), settings);
+            let mut w = shared.lock();
+            match outcome {
+                Ok(out) => {
+                    if let Some(status) = out
+                        .status_json
+                        .as_deref()
+                        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                    {
+                        let mut stored = w
+                            .store
+                            .get("Rollout", ns, name)
+                            .cloned()
+                            .unwrap_or(Value::Null);
+                        stored["status"] = status;
+                        let _ = w.store.put("Rollout", stored);
+                    }
+                    for e in out.events {
+                        let object = format!("Rollout {ns}/{name}");
+                        w.events.push(WorldEvent {
+                            t,
+                            object,
+                            event_type: format!("{:?}", e.event_type),
+                            reason: e.reason,
+                            message: e.message,
+                        });
+                    }
+                    let after = out
+                        .requeue_after_ms
+                        .map_or(RESYNC_SECONDS, |ms| ms.div_ceil(1000).max(1));
+                    next.insert(key.clone(), t + after);
+                }
+                Err(e) => {
+                    let object = format!("Rollout {ns}/{name}");
+                    w.record_world_event(&object, "FailedReconcile", &e.to_string());
+                    next.insert(key.clone(), t + 5);
+                }
+            }
+            if let Some(r) = w.store.get("Rollout", ns, name) {
+                seen_generation.insert(
+                    key.clone(),
+                    json!([
+                        r["spec"],
+                        r["status"]["pauseConditions"],
+                        r["status"]["abort"],
+                        r["status"]["promoteFull"]
+                    ]),
+                );
+            }
+        }
+        let w = shared.lock();
+        for (ns, name) in &rollouts {
+            let row = timeline_row(&w, ns, name);
+            let same = timeline
+                .iter()
+                .rev()
+                .find(|r| r.rollout == row.rollout)
+                .is_some_and(|last| {
+                    let mut a = last.clone();
+                    a.t = row.t;
+                    a == row
+                });
+            if !same {
+                timeline.push(row);
+            }
+        }
+    }
+    let w = shared.lock();
+    Trace {
+        scenario: scenario.name.clone(),
+        verify: settings.verify,
+        timeline,
+        events: w.events.clone(),
+        requests_lost: w.requests_lost(),
+        requests: w.traffic.iter().map(|s| s.requests).sum(),
+        final_annotations: w
+            .store
+            .list("Ingress", "")
+            .map(|i| {
+                (
+                    format!(
+                        "{}/{}",
+                        i["metadata"]["namespace"].as_str().unwrap_or(""),
+                        i["metadata"]["name"].as_str().unwrap_or("")
+                    ),
+                    i["metadata"]["annotations"].clone(),
+                )
+            })
+            .collect(),
+        elb_calls: w.elb_calls.clone(),
+    }
+}
+
+fn timeline_row(w: &World, ns: &str, name: &str) -> TimelineRow {
+    let r = w
+        .store
+        .get("Rollout", ns, name)
+        .cloned()
+        .unwrap_or(Value::Null);
+    let status = &r["status"];
+    let mut replicas = BTreeMap::new();
+    for rs in w.store.list("ReplicaSet", ns) {
+        if rs["metadata"]["ownerReferences"][0]["name"] != json!(name) {
+            continue;
+        }
+        let hash = rs["metadata"]["labels"]["rollouts-pod-template-hash"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        replicas.insert(
+            hash,
+            (
+                rs["status"]["readyReplicas"].as_u64().unwrap_or(0),
+                rs["spec"]["replicas"].as_u64().unwrap_or(0),
+            ),
+        );
+    }
+    let sample = w.traffic.iter().rev().take_while(|s| s.t == w.now_s).last();
+    TimelineRow {
+        t: w.now_s,
+        rollout: format!("{ns}/{name}"),
+        step: status["currentStepIndex"].as_i64(),
+        phase: status["phase"].as_str().unwrap_or("").to_string(),
+        desired_canary: status["canary"]["weights"]["canary"]["weight"].as_u64(),
+        verified: status["canary"]["weights"]["verified"]
+            .as_bool()
+            .unwrap_or(false),
+        alb_share: sample
+            .map(|s| {
+                s.share
+                    .iter()
+                    .map(|(k, v)| (k.clone(), (v * 10.0).round() / 10.0))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        replicas,
+        message: status["message"].as_str().unwrap_or("").to_string(),
+        lost: w
+            .traffic
+            .iter()
+            .filter(|s| s.t == w.now_s)
+            .map(|s| s.lost)
+            .sum(),
+    }
+}

@@ -1,0 +1,138 @@
+//! Traffic accounting: every simulated second, each ALB's requests are split by its rules'
+//! weights among target groups and spread over their targets the way an ALB does (healthy
+//! targets only; all registered ones when none is healthy). A request that lands on a target
+//! whose pod is not serving, or on a target group with no targets, is lost — the 502s and 503s
+//! a premature scale-down causes.
+
+use std::collections::BTreeMap;
+
+use albatross_policy::elb::TargetHealthState;
+use serde::{Deserialize, Serialize};
+
+use crate::lbc::NODES;
+use crate::world::World;
+
+/// One second of traffic on one ALB.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrafficSample {
+    /// The simulated second.
+    pub t: u64,
+    /// The Ingress, `namespace/name`.
+    pub ingress: String,
+    /// Percent of requests sent to each Service's target group.
+    pub share: BTreeMap<String, f64>,
+    /// Requests this second.
+    pub requests: f64,
+    /// Requests that reached no serving pod.
+    pub lost: f64,
+}
+
+impl World {
+    fn serving(&self, namespace: &str, service: &str, id: &str) -> bool {
+        if self.config.ip_mode() {
+            self.pod_running(id)
+        } else {
+            NODES.contains(&id) && !self.endpoint_ips(namespace, service).0.is_empty()
+        }
+    }
+
+    /// Accounts this second's requests on every ALB.
+    pub(crate) fn account_traffic(&mut self) {
+        let rps = f64::from(self.config.requests_per_second);
+        let mut samples = Vec::new();
+        for ((ns, ingress), alb) in &self.elb.albs {
+            let routed: Vec<_> = alb
+                .rules
+                .iter()
+                .filter(|r| !r.is_default && r.conditions.iter().all(|c| c.field != "http-header"))
+                .collect();
+            let mut sample = TrafficSample {
+                t: self.now_s,
+                ingress: format!("{ns}/{ingress}"),
+                share: BTreeMap::new(),
+                requests: if routed.is_empty() { 0.0 } else { rps },
+                lost: 0.0,
+            };
+            for rule in &routed {
+                let per_rule = rps / routed.len() as f64;
+                for action in &rule.actions {
+                    let groups: Vec<(String, f64)> =
+                        match (&action.forward, &action.target_group_arn) {
+                            (Some(f), _) => f
+                                .target_groups
+                                .iter()
+                                .map(|g| {
+                                    (g.target_group_arn.clone(), f64::from(g.weight.unwrap_or(1)))
+                                })
+                                .collect(),
+                            (None, Some(arn)) => vec![(arn.clone(), 1.0)],
+                            (None, None) => continue,
+                        };
+                    let total: f64 = groups.iter().map(|(_, w)| w).sum();
+                    if total <= 0.0 {
+                        sample.lost += per_rule;
+                        continue;
+                    }
+                    for (arn, w) in groups {
+                        let requests = per_rule * w / total;
+                        let Some(tg) = self.elb.target_groups.get(&arn) else {
+                            sample.lost += requests;
+                            continue;
+                        };
+                        *sample.share.entry(tg.service.clone()).or_default() +=
+                            100.0 * requests / rps;
+                        if requests == 0.0 {
+                            continue;
+                        }
+                        let healthy: Vec<&String> = tg
+                            .targets
+                            .iter()
+                            .filter(|(_, t)| t.state == TargetHealthState::Healthy)
+                            .map(|(id, _)| id)
+                            .collect();
+                        let eligible: Vec<&String> = if healthy.is_empty() {
+                            tg.targets
+                                .iter()
+                                .filter(|(_, t)| {
+                                    !t.state.is_leaving() && t.state != TargetHealthState::Unused
+                                })
+                                .map(|(id, _)| id)
+                                .collect()
+                        } else {
+                            healthy
+                        };
+                        if eligible.is_empty() {
+                            sample.lost += requests;
+                            continue;
+                        }
+                        let each = requests / eligible.len() as f64;
+                        for id in eligible {
+                            if !self.serving(&tg.namespace, &tg.service, id) {
+                                sample.lost += each;
+                            }
+                        }
+                    }
+                }
+            }
+            samples.push(sample);
+        }
+        self.traffic.extend(samples);
+    }
+
+    /// Requests lost over the run, counted per Ingress from the first second in which it
+    /// served a request (before the first deployment is up nothing is there to lose).
+    pub fn requests_lost(&self) -> f64 {
+        let mut up: std::collections::BTreeSet<&str> = Default::default();
+        let mut lost = 0.0;
+        for s in &self.traffic {
+            if up.contains(s.ingress.as_str()) {
+                lost += s.lost;
+            } else if s.requests > 0.0 && s.lost < s.requests {
+                up.insert(&s.ingress);
+                lost += s.lost;
+            }
+        }
+        lost
+    }
+}
