@@ -6,9 +6,11 @@
 //! - [`offline`]: the backend that refuses all I/O, for the pure functions.
 //! - [`calls`]: calling exported functions by name with JSON input, through wasm or natively.
 //! - [`simulate`]: scenarios and manifests from YAML, lint, and simulation runs through wasm.
+//! - [`sim_component`]: the simulated world as a component, driven from the host.
 
 pub mod bindings;
 pub mod calls;
 pub mod engine;
 pub mod offline;
+pub mod sim_component;
 pub mod simulate;

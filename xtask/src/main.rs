@@ -1,9 +1,9 @@
 //! Build tasks for the workspace, run as `cargo xtask <task>`:
 //!
-//! - `guest`: builds guest/policy for wasm32-unknown-unknown and wraps the core module into the
-//!   `albatross:strategy` component with wit-component. No WASI is linked in, so the only
-//!   imports are the contract's own; the result is `target/wasm/albatross-default.wasm`, which
-//!   the host embeds as its built-in strategy.
+//! - `guest`: builds guest/policy and guest/sim for wasm32-unknown-unknown and wraps each core
+//!   module into a component with wit-component. No WASI is linked in, so the only imports are
+//!   the contract's own; the results are `target/wasm/albatross-default.wasm` (the built-in
+//!   strategy) and `target/wasm/albatross-sim.wasm` (the simulated world), which the host embeds.
 //! - `run ARGS...`: `guest`, a build of the workspace, then the `albatross` binary with ARGS.
 //! - `test ARGS...`: `guest`, then `cargo test --workspace ARGS...`.
 
@@ -12,10 +12,16 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
-const GUEST_CRATE: &str = "albatross-policy";
-const GUEST_ARTIFACT: &str = "albatross_policy.wasm";
-/// The file name of the built default strategy component under `target/wasm/`.
-const COMPONENT_FILE: &str = "albatross-default.wasm";
+/// The guest crates, the core module each builds, and the component file it becomes under
+/// `target/wasm/`: the default strategy and the simulated world.
+const GUESTS: [(&str, &str, &str); 2] = [
+    (
+        "albatross-policy",
+        "albatross_policy.wasm",
+        "albatross-default.wasm",
+    ),
+    ("albatross-sim", "albatross_sim.wasm", "albatross-sim.wasm"),
+];
 
 fn main() -> ExitCode {
     match run() {
@@ -33,8 +39,9 @@ fn run() -> Result<ExitCode> {
     let rest: Vec<String> = args.collect();
     match task.as_str() {
         "guest" => {
-            let path = build_guest()?;
-            eprintln!("xtask: built {}", path.display());
+            for path in build_guest()? {
+                eprintln!("xtask: built {}", path.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         "run" => {
@@ -118,45 +125,50 @@ fn ensure_wasm_target() -> Result<()> {
     Ok(())
 }
 
-/// Builds the guest crate for wasm32-unknown-unknown (release) and encodes the component.
-fn build_guest() -> Result<PathBuf> {
+/// Builds the guest crates for wasm32-unknown-unknown (release) and encodes the components.
+fn build_guest() -> Result<Vec<PathBuf>> {
     ensure_wasm_target()?;
-    let status = Command::new(cargo_bin())
-        .args([
-            "build",
-            "--quiet",
-            "--package",
-            GUEST_CRATE,
-            "--lib",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--release",
-        ])
-        .status()
-        .context("running cargo build for the guest")?;
-    if !status.success() {
-        bail!(
-            "building {GUEST_CRATE} for wasm32-unknown-unknown failed (is the target installed? `rustup target add wasm32-unknown-unknown`)"
-        );
+    for (krate, _, _) in GUESTS {
+        // One build per guest: the `component` feature of one must not leak into the other.
+        let status = Command::new(cargo_bin())
+            .args([
+                "build",
+                "--quiet",
+                "--lib",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--release",
+            ])
+            .args(["--package", krate, "--features", "component"])
+            .status()
+            .with_context(|| format!("running cargo build for {krate}"))?;
+        if !status.success() {
+            bail!("building {krate} for wasm32-unknown-unknown failed");
+        }
     }
     let target = target_dir()?;
-    let module_path = target
-        .join("wasm32-unknown-unknown")
-        .join("release")
-        .join(GUEST_ARTIFACT);
-    let module = std::fs::read(&module_path)
-        .with_context(|| format!("reading {}", module_path.display()))?;
-    let component = wit_component::ComponentEncoder::default()
-        .module(&module)
-        .context("reading the guest module's component-type section")?
-        .validate(true)
-        .encode()
-        .context("encoding the guest module as a component")?;
     let out_dir = target.join("wasm");
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let out = out_dir.join(COMPONENT_FILE);
-    if std::fs::read(&out).ok().as_deref() != Some(component.as_slice()) {
-        std::fs::write(&out, &component).with_context(|| format!("writing {}", out.display()))?;
+    let mut built = Vec::new();
+    for (krate, artifact, file) in GUESTS {
+        let module_path = target
+            .join("wasm32-unknown-unknown")
+            .join("release")
+            .join(artifact);
+        let module = std::fs::read(&module_path)
+            .with_context(|| format!("reading {}", module_path.display()))?;
+        let component = wit_component::ComponentEncoder::default()
+            .module(&module)
+            .with_context(|| format!("reading the component-type section of {krate}"))?
+            .validate(true)
+            .encode()
+            .with_context(|| format!("encoding {krate} as a component"))?;
+        let out = out_dir.join(file);
+        if std::fs::read(&out).ok().as_deref() != Some(component.as_slice()) {
+            std::fs::write(&out, &component)
+                .with_context(|| format!("writing {}", out.display()))?;
+        }
+        built.push(out);
     }
-    Ok(out)
+    Ok(built)
 }

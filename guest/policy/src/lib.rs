@@ -33,5 +33,5 @@ pub mod workload;
 
 pub use error::{FieldError, HostError, Result, StrategyError};
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
 mod component;

@@ -5,6 +5,7 @@
 //! would have lost.
 
 pub mod config;
+pub mod dispatch;
 pub mod host;
 pub mod labels;
 pub mod lbc;
@@ -17,3 +18,6 @@ pub mod world;
 pub use config::{Fault, Faults, WorldConfig};
 pub use host::SharedWorld;
 pub use world::World;
+
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
+mod component;

@@ -212,120 +212,190 @@ fn apply(world: &mut World, action: &Action, ns: &str) {
     }
 }
 
-/// Runs a scenario with a strategy. `settings.verify` off runs it without verification gates.
-pub fn run(scenario: &Scenario, reconciler: &mut dyn Reconciler, settings: &Settings) -> Trace {
-    let shared = SharedWorld::new(World::new(
-        scenario.world.clone(),
-        Faults(scenario.faults.clone()),
-    ));
-    let mut rollouts = Vec::new();
-    {
-        let mut w = shared.lock();
-        for m in &scenario.manifests {
-            let kind = kind_of(m);
-            if kind == "Rollout" {
-                let ns = m["metadata"]["namespace"]
-                    .as_str()
-                    .unwrap_or("default")
-                    .to_string();
-                let name = m["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                rollouts.push((ns, name));
+/// A scenario in progress, advanced a second at a time by whoever runs the strategy: the
+/// native [`run`], or a host driving the simulation component and a strategy component.
+pub struct Simulation {
+    world: SharedWorld,
+    scenario: Scenario,
+    settings: Settings,
+    rollouts: Vec<(String, String)>,
+    next: BTreeMap<(String, String), u64>,
+    seen: BTreeMap<(String, String), Value>,
+    down_until: u64,
+    timeline: Vec<TimelineRow>,
+    t: Option<u64>,
+}
+
+/// A Rollout to reconcile this second.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueRollout {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// The Rollout as JSON.
+    pub rollout_json: String,
+}
+
+/// What the strategy's inputs look like to the change detector: a reconcile is due when any
+/// of these changed since the last one.
+fn watched(r: &Value) -> Value {
+    json!([
+        r["spec"],
+        r["status"]["pauseConditions"],
+        r["status"]["abort"],
+        r["status"]["promoteFull"]
+    ])
+}
+
+impl Simulation {
+    /// Puts the scenario's manifests into a fresh world.
+    pub fn new(scenario: &Scenario, settings: &Settings) -> Self {
+        let world = SharedWorld::new(World::new(
+            scenario.world.clone(),
+            Faults(scenario.faults.clone()),
+        ));
+        let mut rollouts = Vec::new();
+        {
+            let mut w = world.lock();
+            for m in &scenario.manifests {
+                let kind = kind_of(m);
+                if kind == "Rollout" {
+                    let ns = m["metadata"]["namespace"]
+                        .as_str()
+                        .unwrap_or("default")
+                        .to_string();
+                    let name = m["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    rollouts.push((ns, name));
+                }
+                let _ = w.store.put(&kind, m.clone());
             }
-            let _ = w.store.put(&kind, m.clone());
+        }
+        Simulation {
+            world,
+            next: rollouts.iter().map(|r| (r.clone(), 0)).collect(),
+            rollouts,
+            scenario: scenario.clone(),
+            settings: settings.clone(),
+            seen: BTreeMap::new(),
+            down_until: 0,
+            timeline: Vec::new(),
+            t: None,
         }
     }
-    let mut next: BTreeMap<(String, String), u64> =
-        rollouts.iter().map(|r| (r.clone(), 0)).collect();
-    let mut seen_generation: BTreeMap<(String, String), Value> = BTreeMap::new();
-    let mut down_until = 0;
-    let mut timeline: Vec<TimelineRow> = Vec::new();
-    for t in 0..=scenario.duration_seconds {
-        {
-            let mut w = shared.lock();
-            w.now_s = t;
-            for e in scenario.events.iter().filter(|e| e.at == t) {
-                if let Action::RestartController { down_seconds } = e.action {
-                    down_until = t + down_seconds;
-                    next.values_mut().for_each(|n| *n = down_until);
-                }
-                let ns = rollouts.first().map(|r| r.0.clone()).unwrap_or_default();
-                apply(&mut w, &e.action, &ns);
-            }
-            w.tick();
+
+    /// The world, for the strategy's imports.
+    pub fn world(&self) -> &SharedWorld {
+        &self.world
+    }
+
+    /// The settings the strategy is to be called with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Moves to the next second: applies its events, runs every controller, and returns the
+    /// Rollouts to reconcile now; None once the scenario's duration is over.
+    pub fn begin_second(&mut self) -> Option<Vec<DueRollout>> {
+        let t = self.t.map_or(0, |t| t + 1);
+        if t > self.scenario.duration_seconds {
+            return None;
         }
-        for key in &rollouts {
+        self.t = Some(t);
+        let mut w = self.world.lock();
+        w.now_s = t;
+        let ns = self
+            .rollouts
+            .first()
+            .map(|r| r.0.clone())
+            .unwrap_or_default();
+        for e in self.scenario.events.iter().filter(|e| e.at == t) {
+            if let Action::RestartController { down_seconds } = e.action {
+                self.down_until = t + down_seconds;
+                let until = self.down_until;
+                self.next.values_mut().for_each(|n| *n = until);
+            }
+            apply(&mut w, &e.action, &ns);
+        }
+        w.tick();
+        let mut due = Vec::new();
+        for key in &self.rollouts {
             let (ns, name) = key;
-            let Some(rollout) = shared.lock().store.get("Rollout", ns, name).cloned() else {
+            let Some(rollout) = w.store.get("Rollout", ns, name) else {
                 continue;
             };
-            let changed = seen_generation.get(key)
-                != Some(&json!([
-                    rollout["spec"],
-                    rollout["status"]["pauseConditions"],
-                    rollout["status"]["abort"],
-                    rollout["status"]["promoteFull"]
-                ]));
-            if t < down_until || (t < next[key] && !changed) {
+            let changed = self.seen.get(key) != Some(&watched(rollout));
+            if t < self.down_until || (t < self.next[key] && !changed) {
                 continue;
             }
-            shared.lock().reconciling = format!("Rollout {ns}/{name}");
-            let outcome = reconciler.reconcile(&shared, &rollout.to_string(), settings);
-            let mut w = shared.lock();
-            match outcome {
-                Ok(out) => {
-                    if let Some(status) = out
-                        .status_json
-                        .as_deref()
-                        .and_then(|s| serde_json::from_str::<Value>(s).ok())
-                    {
-                        let mut stored = w
-                            .store
-                            .get("Rollout", ns, name)
-                            .cloned()
-                            .unwrap_or(Value::Null);
-                        stored["status"] = status;
-                        let _ = w.store.put("Rollout", stored);
-                    }
-                    for e in out.events {
-                        let object = format!("Rollout {ns}/{name}");
-                        w.events.push(WorldEvent {
-                            t,
-                            object,
-                            event_type: format!("{:?}", e.event_type),
-                            reason: e.reason,
-                            message: e.message,
-                        });
-                    }
-                    let after = out
-                        .requeue_after_ms
-                        .map_or(RESYNC_SECONDS, |ms| ms.div_ceil(1000).max(1));
-                    next.insert(key.clone(), t + after);
+            due.push(DueRollout {
+                namespace: ns.clone(),
+                name: name.clone(),
+                rollout_json: rollout.to_string(),
+            });
+        }
+        if let Some(first) = due.first() {
+            w.reconciling = format!("Rollout {}/{}", first.namespace, first.name);
+        }
+        Some(due)
+    }
+
+    /// Applies what one reconcile pass of Rollout `ns/name` returned, as a controller would:
+    /// the status written, the Events recorded, the next pass scheduled.
+    pub fn record(&mut self, ns: &str, name: &str, result: Result<Outcome, StrategyError>) {
+        let t = self.t.unwrap_or(0);
+        let key = (ns.to_string(), name.to_string());
+        let object = format!("Rollout {ns}/{name}");
+        let mut w = self.world.lock();
+        match result {
+            Ok(out) => {
+                if let Some(status) = out
+                    .status_json
+                    .as_deref()
+                    .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                {
+                    let mut stored = w
+                        .store
+                        .get("Rollout", ns, name)
+                        .cloned()
+                        .unwrap_or(Value::Null);
+                    stored["status"] = status;
+                    let _ = w.store.put("Rollout", stored);
                 }
-                Err(e) => {
-                    let object = format!("Rollout {ns}/{name}");
-                    w.record_world_event(&object, "FailedReconcile", &e.to_string());
-                    next.insert(key.clone(), t + 5);
+                for e in out.events {
+                    w.events.push(WorldEvent {
+                        t,
+                        object: object.clone(),
+                        event_type: format!("{:?}", e.event_type),
+                        reason: e.reason,
+                        message: e.message,
+                    });
                 }
+                let after = out
+                    .requeue_after_ms
+                    .map_or(RESYNC_SECONDS, |ms| ms.div_ceil(1000).max(1));
+                self.next.insert(key.clone(), t + after);
             }
-            if let Some(r) = w.store.get("Rollout", ns, name) {
-                seen_generation.insert(
-                    key.clone(),
-                    json!([
-                        r["spec"],
-                        r["status"]["pauseConditions"],
-                        r["status"]["abort"],
-                        r["status"]["promoteFull"]
-                    ]),
-                );
+            Err(e) => {
+                w.record_world_event(&object, "FailedReconcile", &e.to_string());
+                self.next.insert(key.clone(), t + 5);
             }
         }
-        let w = shared.lock();
-        for (ns, name) in &rollouts {
+        if let Some(r) = w.store.get("Rollout", ns, name) {
+            self.seen.insert(key, watched(r));
+        }
+    }
+
+    /// Ends the second: a timeline row for each Rollout whose view changed.
+    pub fn end_second(&mut self) {
+        let w = self.world.lock();
+        for (ns, name) in &self.rollouts {
             let row = timeline_row(&w, ns, name);
-            let same = timeline
+            let same = self
+                .timeline
                 .iter()
                 .rev()
                 .find(|r| r.rollout == row.rollout)
@@ -335,34 +405,52 @@ pub fn run(scenario: &Scenario, reconciler: &mut dyn Reconciler, settings: &Sett
                     a == row
                 });
             if !same {
-                timeline.push(row);
+                self.timeline.push(row);
             }
         }
     }
-    let w = shared.lock();
-    Trace {
-        scenario: scenario.name.clone(),
-        verify: settings.verify,
-        timeline,
-        events: w.events.clone(),
-        requests_lost: w.requests_lost(),
-        requests: w.traffic.iter().map(|s| s.requests).sum(),
-        final_annotations: w
-            .store
-            .list("Ingress", "")
-            .map(|i| {
-                (
-                    format!(
-                        "{}/{}",
-                        i["metadata"]["namespace"].as_str().unwrap_or(""),
-                        i["metadata"]["name"].as_str().unwrap_or("")
-                    ),
-                    i["metadata"]["annotations"].clone(),
-                )
-            })
-            .collect(),
-        elb_calls: w.elb_calls.clone(),
+
+    /// What the run produced so far.
+    pub fn trace(&self) -> Trace {
+        let w = self.world.lock();
+        Trace {
+            scenario: self.scenario.name.clone(),
+            verify: self.settings.verify,
+            timeline: self.timeline.clone(),
+            events: w.events.clone(),
+            requests_lost: w.requests_lost(),
+            requests: w.traffic.iter().map(|s| s.requests).sum(),
+            final_annotations: w
+                .store
+                .list("Ingress", "")
+                .map(|i| {
+                    (
+                        format!(
+                            "{}/{}",
+                            i["metadata"]["namespace"].as_str().unwrap_or(""),
+                            i["metadata"]["name"].as_str().unwrap_or("")
+                        ),
+                        i["metadata"]["annotations"].clone(),
+                    )
+                })
+                .collect(),
+            elb_calls: w.elb_calls.clone(),
+        }
     }
+}
+
+/// Runs a scenario with a strategy. `settings.verify` off runs it without verification gates.
+pub fn run(scenario: &Scenario, reconciler: &mut dyn Reconciler, settings: &Settings) -> Trace {
+    let mut sim = Simulation::new(scenario, settings);
+    while let Some(due) = sim.begin_second() {
+        for d in due {
+            sim.world().lock().reconciling = format!("Rollout {}/{}", d.namespace, d.name);
+            let result = reconciler.reconcile(sim.world(), &d.rollout_json, settings);
+            sim.record(&d.namespace, &d.name, result);
+        }
+        sim.end_second();
+    }
+    sim.trace()
 }
 
 fn timeline_row(w: &World, ns: &str, name: &str) -> TimelineRow {
