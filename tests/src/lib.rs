@@ -9,7 +9,7 @@ use albatross::engine::{StrategyModule, new_engine};
 use albatross::simulate::{WasmReconciler, read_scenario};
 use albatross_policy::reconcile::Settings;
 use albatross_sim::SharedWorld;
-use albatross_sim::runner::{NativeReconciler, Reconciler, Scenario, Trace, run};
+use albatross_sim::runner::{NativeReconciler, Reconciler, Scenario, Simulation, Trace, run};
 use serde_json::Value;
 
 /// The built-in default strategy, compiled once per test binary.
@@ -58,6 +58,32 @@ pub fn simulate(scenario: &Scenario, way: Way, verify: bool) -> Trace {
             &settings,
         ),
     }
+}
+
+/// The world of a scenario run the given way (verification on) up to and including second
+/// `until`.
+pub fn partial(scenario: &Scenario, way: Way, until: u64) -> albatross_sim::World {
+    let settings = Settings::default();
+    let mut sim = Simulation::new(scenario, &settings);
+    let mut native = NativeReconciler;
+    let mut wasm = WasmReconciler {
+        module: default_module(),
+    };
+    let reconciler: &mut dyn Reconciler = match way {
+        Way::Native => &mut native,
+        Way::Wasm => &mut wasm,
+    };
+    while let Some(due) = sim.begin_second() {
+        for d in due {
+            let result = reconciler.reconcile(sim.world(), &d.rollout_json, &settings);
+            sim.record(&d.namespace, &d.name, result);
+        }
+        sim.end_second();
+        if sim.world().lock().now_s >= until {
+            break;
+        }
+    }
+    sim.world().lock().clone()
 }
 
 /// One reconcile pass over the Rollout `ns/name` of `world`, the given way, with default

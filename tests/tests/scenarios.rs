@@ -51,7 +51,7 @@ fn every_scenario_loses_nothing_with_verification_and_is_deterministic() {
         .filter_map(|e| e.ok()?.path().file_stem()?.to_str().map(str::to_string))
         .collect();
     names.sort();
-    assert!(names.len() >= 11, "{names:?}");
+    assert!(names.len() >= 14, "{names:?}");
     for name in &names {
         let s = scenario(name);
         let (findings, errors) = lint_manifests(&s.manifests, &["alb".to_string()]);
@@ -299,4 +299,105 @@ fn the_example_manifests_read_as_five_objects_and_lint_clean() {
     let (findings, errors) = lint_manifests(&objects, &["internal-alb".to_string()]);
     assert!(errors);
     assert_eq!(findings[0].field, "spec.ingressClassName");
+}
+
+#[test]
+fn a_new_revision_mid_rollout_restarts_the_steps_and_retry_and_promote_full_work() {
+    let t = wasm("new-revision");
+    assert_eq!(at(&t, "NewRevision"), [60, 90]);
+    // The first canary never reaches 50%: the second revision starts over from step 0.
+    let before_green: Vec<u64> = t
+        .timeline
+        .iter()
+        .filter(|r| r.t < 90 && r.verified)
+        .filter_map(|r| r.desired_canary)
+        .collect();
+    assert!(before_green.iter().all(|w| *w <= 20), "{before_green:?}");
+    // Three revisions, and the two that lost are scaled down; the winner is promoted.
+    let last = t.timeline.last().unwrap();
+    assert_eq!(last.replicas.len(), 3, "{:?}", last.replicas);
+    assert_eq!(
+        last.replicas
+            .values()
+            .filter(|(_, want)| *want == 5)
+            .count(),
+        1,
+        "{:?}",
+        last.replicas
+    );
+    assert!(at(&t, "RolloutAborted")[0] >= 150);
+    let promoted = at(&t, "Promoted");
+    assert_eq!(promoted.len(), 1);
+    assert!(
+        promoted[0] > 215,
+        "promoted at {} before promoteFull",
+        promoted[0]
+    );
+    assert_eq!(last.phase, "Healthy");
+}
+
+#[test]
+fn instance_mode_verifies_weights_the_same_way() {
+    let t = wasm("instance-mode");
+    assert_eq!(verified_weights(&t), [0, 20, 50, 100, 0]);
+    assert_eq!(at(&t, "Promoted").len(), 1);
+    assert_eq!(t.requests_lost, 0.0);
+}
+
+#[test]
+fn a_header_route_comes_and_goes_with_its_steps() {
+    let s = scenario("header-route");
+    let t = wasm("header-route");
+    assert_eq!(verified_weights(&t), [0, 20, 50, 100, 0]);
+    // Gone at the end: no path, no action, no conditions, and the bookkeeping lists only the
+    // weighted action.
+    let annotations = &t.final_annotations["shop/web"];
+    assert!(
+        annotations
+            .get("alb.ingress.kubernetes.io/actions.beta")
+            .is_none(),
+        "{annotations}"
+    );
+    assert!(
+        annotations
+            .get("alb.ingress.kubernetes.io/conditions.beta")
+            .is_none()
+    );
+    assert_eq!(
+        annotations["rollouts.argoproj.io/managed-alb-annotations"],
+        json!(r#"{"guestbook":["alb.ingress.kubernetes.io/actions.root-svc"]}"#)
+    );
+    // While it is live, the Ingress carries the route and the ALB a header rule to the canary.
+    let world = albatross_tests::partial(&s, Way::Wasm, 95);
+    let ingress = world.store.get("Ingress", "shop", "web").unwrap().clone();
+    let first = &ingress["spec"]["rules"][0]["http"]["paths"][0];
+    assert_eq!(
+        first["backend"]["service"],
+        json!({"name": "beta", "port": {"name": "use-annotation"}})
+    );
+    assert_eq!(
+        ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/conditions.beta"],
+        json!(
+            r#"[{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName":"X-Canary","Values":["yes"]}}]"#
+        )
+    );
+    let alb = world.elb.albs.values().next().unwrap();
+    let header_rule = alb
+        .rules
+        .iter()
+        .find(|r| r.conditions.iter().any(|c| c.field == "http-header"))
+        .unwrap();
+    assert_eq!(
+        header_rule.conditions[1].http_header_name.as_deref(),
+        Some("X-Canary")
+    );
+    assert_eq!(
+        header_rule.actions[0]
+            .forward
+            .as_ref()
+            .unwrap()
+            .target_groups[0]
+            .weight,
+        Some(100)
+    );
 }

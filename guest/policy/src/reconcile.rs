@@ -228,6 +228,11 @@ impl Pass {
             }
             idx += 1;
             self.status.current_step_index = Some(i64::try_from(idx).unwrap_or(i64::MAX));
+            if let Some(route) = &step.set_header_route {
+                // The route changes what the Ingresses carry: write it before going on.
+                self.waiting(format!("step {idx}: header route {} set", route.name), 0);
+                return Ok(false);
+            }
             if weight_at(canary, idx) != verified_weight {
                 self.waiting(
                     format!(

@@ -32,16 +32,27 @@ pub fn bound_target_groups<H: Host>(host: &mut H, ns: &str, service: &str) -> Re
     Ok(arns)
 }
 
-/// The pod IPs of `hash` that some target group of `arns` does not list as registered.
+/// The pod IPs of `hash` that some target group of `arns` does not list as registered. Only
+/// `ip` target groups hold pod IPs; `instance` ones (node ports) are not checked, as in Argo
+/// Rollouts.
 pub fn unregistered_pod_ips<H: Host>(
     host: &mut H,
     ns: &str,
     hash: &str,
     arns: &[String],
 ) -> Result<Vec<String>> {
+    if arns.is_empty() {
+        return Ok(Vec::new());
+    }
     let ips = pod_ips(host, ns, hash)?;
     let mut missing = Vec::new();
-    for arn in arns {
+    let ip_groups: Vec<String> = host
+        .describe_target_groups(None, arns)?
+        .into_iter()
+        .filter(|tg| tg.target_type == "ip")
+        .map(|tg| tg.arn)
+        .collect();
+    for arn in &ip_groups {
         let targets = host.describe_target_health(arn)?;
         for ip in verify_ips(&ips, &targets).missing {
             if !missing.contains(&ip) {

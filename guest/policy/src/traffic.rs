@@ -89,7 +89,7 @@ pub(crate) fn write_traffic<H: Host>(
                 ),
             ));
         }
-        patch_annotations(host, rollout, &ingress, &wanted)?;
+        patch_annotations(host, rollout, &ingress, &wanted, routes)?;
     }
     Ok(())
 }
@@ -102,6 +102,7 @@ fn patch_annotations<H: Host>(
     rollout: &Rollout,
     ingress: &Ingress,
     wanted: &[Annotation],
+    routes: &[String],
 ) -> Result<()> {
     let me = rollout.metadata.name.as_str();
     let entries = read_managed(ingress)?;
@@ -143,7 +144,8 @@ fn patch_annotations<H: Host>(
             patch.insert(stale.clone(), Value::Null);
         }
     }
-    if patch.is_empty() {
+    let rules = route_paths(&ingress.spec, routes, &managed_route_names(rollout));
+    if patch.is_empty() && rules.is_none() {
         return Ok(());
     }
     let changed: Vec<String> = patch.keys().cloned().collect();
@@ -155,7 +157,11 @@ fn patch_annotations<H: Host>(
             ("keys", &changed.join(",")),
         ],
     );
-    let body = json!({"metadata": {"annotations": patch}}).to_string();
+    let mut body = json!({"metadata": {"annotations": patch}});
+    if let Some(rules) = rules {
+        body["spec"] = json!({"rules": rules});
+    }
+    let body = body.to_string();
     let ns = ingress
         .metadata
         .namespace
@@ -206,8 +212,13 @@ pub(crate) fn release_ingresses<H: Host>(host: &mut H, rollout: &Rollout) -> Res
                 patch.insert(a.key, Value::String(a.value));
             }
         }
-        if !patch.is_empty() {
-            let body = json!({"metadata": {"annotations": patch}}).to_string();
+        let rules = route_paths(&ingress.spec, &[], &managed_route_names(rollout));
+        if !patch.is_empty() || rules.is_some() {
+            let mut body = json!({"metadata": {"annotations": patch}});
+            if let Some(rules) = rules {
+                body["spec"] = json!({"rules": rules});
+            }
+            let body = body.to_string();
             host.patch(
                 &ObjectKind::ingress(),
                 ns,
@@ -276,4 +287,77 @@ pub(crate) fn verify_all<H: Host>(
         }));
     }
     Ok(verdicts)
+}
+
+/// The names of `trafficRouting.managedRoutes`.
+fn managed_route_names(rollout: &Rollout) -> Vec<String> {
+    rollout
+        .canary()
+        .ok()
+        .and_then(|c| c.traffic_routing.as_ref())
+        .map(|t| t.managed_routes.iter().map(|r| r.name.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// The backend service name of an Ingress path.
+fn path_backend(path: &Value) -> Option<&str> {
+    path.pointer("/backend/service/name")
+        .and_then(Value::as_str)
+}
+
+/// The Ingress `spec.rules` with a `use-annotation` path for each live header route (first,
+/// in `managedRoutes` order, so the ALB evaluates them before the weighted rule) and without
+/// the paths of managed routes no longer live; None when the rules are already so. The paths
+/// go into the first rule, as Argo Rollouts puts them.
+pub(crate) fn route_paths(spec: &Value, live: &[String], managed: &[String]) -> Option<Value> {
+    let mut rules = spec
+        .get("rules")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if rules.is_empty() {
+        if live.is_empty() {
+            return None;
+        }
+        rules.push(json!({"http": {"paths": []}}));
+    }
+    let before = rules.clone();
+    for rule in rules.iter_mut() {
+        if let Some(paths) = rule
+            .pointer_mut("/http/paths")
+            .and_then(Value::as_array_mut)
+        {
+            paths.retain(|p| {
+                path_backend(p)
+                    .is_none_or(|b| !managed.iter().any(|m| m == b) || live.iter().any(|l| l == b))
+            });
+        }
+    }
+    let first = &mut rules[0];
+    if first
+        .pointer("/http/paths")
+        .and_then(Value::as_array)
+        .is_none()
+    {
+        first["http"] = json!({"paths": []});
+    }
+    if let Some(paths) = first
+        .pointer_mut("/http/paths")
+        .and_then(Value::as_array_mut)
+    {
+        let ordered: Vec<&String> = managed.iter().filter(|m| live.contains(m)).collect();
+        for (i, route) in ordered.into_iter().enumerate() {
+            if !paths
+                .iter()
+                .any(|p| path_backend(p) == Some(route.as_str()))
+            {
+                paths.insert(
+                    i.min(paths.len()),
+                    json!({"path": "/*", "pathType": "ImplementationSpecific",
+                           "backend": {"service": {"name": route, "port": {"name": "use-annotation"}}}}),
+                );
+            }
+        }
+    }
+    (rules != before).then_some(Value::Array(rules))
 }

@@ -104,7 +104,8 @@ pub fn resource_id(namespace: &str, ingress: &str, service: &str, port: u32) -> 
 /// Ingress's canary or stable target group. Weights on a rule are relative (ELBv2 allows
 /// 0..999 each), so a rule matches when the canary's and the stable's shares of the rule's
 /// total weight equal the desired percentages; a target group absent from a rule counts as
-/// weight 0 there. Not verified when either target group is missing, or no rule forwards to
+/// weight 0 there. Rules with http-header conditions (header routes) are not part of the split
+/// and are skipped. Not verified when either target group is missing, or no rule forwards to
 /// them.
 pub fn verify_weights(check: &WeightCheck) -> WeightVerdict {
     let desired = check.desired_canary_weight.min(100);
@@ -150,6 +151,11 @@ pub fn verify_weights(check: &WeightCheck) -> WeightVerdict {
     }
     let mut rules = Vec::new();
     for rule in &check.rules {
+        if rule.conditions.iter().any(|c| c.field == "http-header") {
+            // A header route sends its matching requests to the canary by design; it is not
+            // part of the weighted split.
+            continue;
+        }
         for action in &rule.actions {
             let groups: Vec<(&str, u32)> = match (&action.forward, &action.target_group_arn) {
                 (Some(f), _) => f

@@ -178,3 +178,16 @@ fn ip_verification() {
     assert!(!v.ips[1].registered && v.ips[1].state.is_none());
     assert!(verify_ips(&[], &[]).verified);
 }
+
+#[test]
+fn header_route_rules_are_not_part_of_the_split() {
+    let mut header = rule("r9", Some(100), None);
+    header.conditions.push(RuleCondition {
+        field: "http-header".into(),
+        http_header_name: Some("X-Canary".into()),
+        values: vec!["yes".into()],
+    });
+    let v = verify_weights(&check(20, vec![rule("r1", Some(20), Some(80)), header]));
+    assert!(v.verified, "{:?}", v.differences);
+    assert_eq!(v.rules.len(), 1);
+}
