@@ -39,6 +39,8 @@ pub struct HostState {
     pub backend: Box<dyn native::Host + Send>,
     /// The module's name, put on every log line it writes.
     pub module: String,
+    /// The memory cap of this instance.
+    pub limits: wasmtime::StoreLimits,
 }
 
 /// Converts between two types with the same serde shape (a WIT record generated here and its

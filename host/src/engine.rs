@@ -1,10 +1,20 @@
-//! The wasmtime side: one engine, a linker with the host imports, and strategy components
-//! loaded from bytes (the built-in default or a file), instantiated fresh for each call so no
-//! state leaks between calls.
+//! The wasmtime side: one sandboxed engine, a linker with the host imports, and strategy
+//! components loaded from bytes (the built-in default or a file), instantiated fresh from an
+//! `InstancePre` for each call so no state leaks between calls.
+//!
+//! The sandbox: every call runs under a deadline (epoch interruption, the epoch advanced by a
+//! ticker thread every millisecond) and a memory cap (a store limiter, and the pooling
+//! allocator's per-memory limit). A module that loops or allocates without end is stopped with
+//! a trap that names the limit, and the host goes on.
+
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
+    StoreLimitsBuilder, Trap,
+};
 
 use crate::bindings::{HostState, Strategy, StrategyPre};
 
@@ -23,13 +33,94 @@ pub struct StrategyModule {
     component: Component,
     pre: StrategyPre<HostState>,
     name: String,
+    limits: Limits,
 }
 
-/// Creates the wasmtime engine the host uses.
-pub fn new_engine() -> Result<Engine> {
+/// How long one call may run, and how much memory an instance may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time one call may take.
+    pub deadline: Duration,
+    /// Bytes of linear memory one instance may grow to.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            deadline: Duration::from_millis(100),
+            memory_bytes: 64 << 20,
+        }
+    }
+}
+
+/// How often the epoch advances: the resolution of call deadlines.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Instances the pooling allocator keeps slots for.
+const POOL_INSTANCES: u32 = 256;
+
+/// The sandboxed engine: component model, epoch interruption with a ticker thread, and the
+/// pooling allocator with the memory cap of `limits`.
+pub fn new_engine_with(limits: Limits) -> Result<Engine> {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(POOL_INSTANCES)
+        .total_core_instances(POOL_INSTANCES * 2)
+        .total_memories(POOL_INSTANCES * 2)
+        .total_tables(POOL_INSTANCES * 2)
+        .max_memory_size(limits.memory_bytes);
     let mut config = Config::new();
-    config.wasm_component_model(true);
-    Engine::new(&config).wasm_context(|| "creating the wasmtime engine")
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let engine = Engine::new(&config).wasm_context(|| "creating the wasmtime engine")?;
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("albatross-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .context("starting the epoch ticker")?;
+    Ok(engine)
+}
+
+/// The sandboxed engine with the default limits (100 ms, 64 MiB).
+pub fn new_engine() -> Result<Engine> {
+    new_engine_with(Limits::default())
+}
+
+/// The store limits of one instance.
+pub fn store_limits(limits: Limits) -> StoreLimits {
+    StoreLimitsBuilder::new()
+        .memory_size(limits.memory_bytes)
+        .trap_on_grow_failure(true)
+        .build()
+}
+
+/// Why a call into a module failed, in words for the Rollout's condition and Event: past its
+/// deadline, over its memory cap, or trapped.
+pub fn describe_failure(e: &wasmtime::Error, limits: Limits) -> String {
+    if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+        return format!(
+            "ran past its deadline of {} ms and was stopped",
+            limits.deadline.as_millis()
+        );
+    }
+    let text = format!("{e:#}");
+    if text.contains("forcing trap when growing memory")
+        || text.contains("forcing a memory growth failure")
+    {
+        return format!(
+            "exceeded its memory cap of {} MiB and was stopped",
+            limits.memory_bytes >> 20
+        );
+    }
+    format!("trapped: {text}")
 }
 
 impl StrategyModule {
@@ -53,6 +144,7 @@ impl StrategyModule {
             component,
             pre,
             name: name.to_string(),
+            limits: Limits::default(),
         })
     }
 
@@ -73,6 +165,17 @@ impl StrategyModule {
         &self.name
     }
 
+    /// The same module under other limits (the engine's pool caps memory at its own limit).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits each call runs under.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// The names of the interfaces the component imports, e.g.
     /// `albatross:strategy/cluster@0.1.0`.
     pub fn imports(&self) -> Vec<String> {
@@ -91,7 +194,8 @@ impl StrategyModule {
             .collect()
     }
 
-    /// A fresh instance whose imports are answered by `backend`.
+    /// A fresh instance whose imports are answered by `backend`, with the deadline and memory
+    /// cap of the module's limits. The deadline covers the instance's whole life: one call.
     pub fn instantiate(
         &self,
         backend: Box<dyn albatross_policy::host::Host + Send>,
@@ -101,8 +205,14 @@ impl StrategyModule {
             HostState {
                 backend,
                 module: self.name.clone(),
+                limits: store_limits(self.limits),
             },
         );
+        store.limiter(|s| &mut s.limits);
+        let ticks = u64::try_from(self.limits.deadline.as_millis() / EPOCH_TICK.as_millis().max(1))
+            .unwrap_or(u64::MAX);
+        store.set_epoch_deadline(ticks.max(1));
+        store.epoch_deadline_trap();
         let bindings = self
             .pre
             .instantiate(&mut store)

@@ -6,13 +6,12 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use albatross_policy::HostError;
 use albatross_policy::elb::{
     Listener, LoadBalancer, ResourceTags, Rule, TargetGroup, TargetHealth,
 };
 use albatross_policy::host::{Event, Host, Level, ObjectKind, PatchType};
-use albatross_policy::reconcile::Outcome;
 use albatross_policy::reconcile::Settings;
-use albatross_policy::{HostError, StrategyError};
 use albatross_sim::runner::{Scenario, Trace};
 use anyhow::{Context, Result, anyhow};
 use serde::Serialize;
@@ -21,8 +20,8 @@ use serde_json::{Value, json};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
-use crate::bindings::{convert, settings as wit_settings};
 use crate::engine::{StrategyModule, WasmtimeContext};
+use crate::simulate::call_reconcile;
 
 mod generated {
     wasmtime::component::bindgen!({
@@ -64,6 +63,9 @@ impl SimComponent {
             .wasm_context(|| "the simulation component is not valid")?;
         let linker: Linker<()> = Linker::new(engine);
         let mut store = Store::new(engine, ());
+        // The world is the host's own code, not a module under test: no call deadline (the
+        // engine interrupts by epoch, so set one far beyond any run: 2^40 ms, decades).
+        store.set_epoch_deadline(1 << 40);
         let sim = Simulator::instantiate(&mut store, &component, &linker)
             .wasm_context(|| "instantiating the simulation component")?;
         let scenario_json = serde_json::to_string(scenario).context("serializing the scenario")?;
@@ -183,20 +185,8 @@ pub fn run(
         };
         let Some(due) = due else { break };
         for d in due {
-            let (mut store, bindings) = strategy.instantiate(Box::new(world.clone()))?;
-            let result = bindings.albatross_strategy_reconciler().call_reconcile(
-                &mut store,
-                &d.rollout_json,
-                &wit_settings(settings),
-            );
-            let native: Result<Outcome, StrategyError> = match result {
-                Ok(Ok(out)) => Ok(convert(&out).context("the strategy's outcome")?),
-                Ok(Err(e)) => Err(convert(&e).context("the strategy's error")?),
-                Err(trap) => Err(StrategyError::Malformed(format!(
-                    "strategy module {:?}: {trap}",
-                    strategy.name()
-                ))),
-            };
+            let native =
+                call_reconcile(strategy, Box::new(world.clone()), &d.rollout_json, settings);
             let result_json = serde_json::to_string(&native).context("serializing the outcome")?;
             let mut guard = world.lock();
             let Instance { store, sim } = &mut *guard;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use albatross_policy::StrategyError;
 use albatross_policy::lint::{Finding, Severity, lint};
-use albatross_policy::reconcile::{Outcome, Settings};
+use albatross_policy::reconcile::{Outcome, Settings, validate_outcome};
 use albatross_sim::SharedWorld;
 use albatross_sim::runner::{Reconciler, Scenario, Trace};
 use anyhow::{Context, Result};
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::bindings::{convert, settings as wit_settings};
-use crate::engine::{StrategyModule, WasmtimeContext};
+use crate::engine::{StrategyModule, describe_failure};
 
 /// Reads a scenario file (YAML or JSON).
 pub fn read_scenario(path: &Path) -> Result<Scenario> {
@@ -83,25 +83,39 @@ impl Reconciler for WasmReconciler<'_> {
         rollout_json: &str,
         settings: &Settings,
     ) -> Result<Outcome, StrategyError> {
-        let trapped = |e: anyhow::Error| {
-            StrategyError::Malformed(format!("strategy module {:?}: {e:#}", self.module.name()))
-        };
-        let (mut store, bindings) = self
-            .module
-            .instantiate(Box::new(world.clone()))
-            .map_err(trapped)?;
-        let result = bindings
-            .albatross_strategy_reconciler()
-            .call_reconcile(&mut store, rollout_json, &wit_settings(settings))
-            .wasm_context(|| "reconcile")
-            .map_err(trapped)?;
-        match result {
-            Ok(out) => {
-                convert(&out).map_err(|e| StrategyError::Malformed(format!("module outcome: {e}")))
-            }
-            Err(e) => Err(convert(&e)
-                .unwrap_or_else(|c| StrategyError::Malformed(format!("module error: {c}")))),
+        call_reconcile(self.module, Box::new(world.clone()), rollout_json, settings)
+    }
+}
+
+/// One reconcile call into a module, contained: a trap, a deadline or memory cap hit, or an
+/// outcome that does not validate comes back as a `malformed` error naming the module and the
+/// reason, so the caller marks the Rollout degraded and writes nothing else.
+pub fn call_reconcile(
+    module: &StrategyModule,
+    backend: Box<dyn albatross_policy::host::Host + Send>,
+    rollout_json: &str,
+    settings: &Settings,
+) -> Result<Outcome, StrategyError> {
+    let failed = |why: String| {
+        StrategyError::Malformed(format!("strategy module {:?} {why}", module.name()))
+    };
+    let (mut store, bindings) = module
+        .instantiate(backend)
+        .map_err(|e| failed(format!("could not start: {e:#}")))?;
+    let result = bindings
+        .albatross_strategy_reconciler()
+        .call_reconcile(&mut store, rollout_json, &wit_settings(settings))
+        .map_err(|e| failed(describe_failure(&e, module.limits())))?;
+    match result {
+        Ok(out) => {
+            let out: Outcome = convert(&out)
+                .map_err(|e| failed(format!("returned an outcome the host cannot read: {e}")))?;
+            validate_outcome(&out)
+                .map_err(|e| failed(format!("returned output that does not validate: {e}")))?;
+            Ok(out)
         }
+        Err(e) => Err(convert(&e)
+            .unwrap_or_else(|c| failed(format!("returned an error the host cannot read: {c}")))),
     }
 }
 

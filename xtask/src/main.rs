@@ -1,9 +1,10 @@
 //! Build tasks for the workspace, run as `cargo xtask <task>`:
 //!
-//! - `guest`: builds guest/policy and guest/sim for wasm32-unknown-unknown and wraps each core
-//!   module into a component with wit-component. No WASI is linked in, so the only imports are
-//!   the contract's own; the results are `target/wasm/albatross-default.wasm` (the built-in
-//!   strategy) and `target/wasm/albatross-sim.wasm` (the simulated world), which the host embeds.
+//! - `guest`: builds guest/policy, guest/sim and tests/hostile for wasm32-unknown-unknown and
+//!   wraps each core module into a component with wit-component. No WASI is linked in, so the
+//!   only imports are the contract's own; the results are `target/wasm/albatross-default.wasm`
+//!   (the built-in strategy) and `target/wasm/albatross-sim.wasm` (the simulated world), which
+//!   the host embeds, and `target/wasm/hostile-*.wasm` for the sandbox tests.
 //! - `run ARGS...`: `guest`, a build of the workspace, then the `albatross` binary with ARGS.
 //! - `test ARGS...`: `guest`, then `cargo test --workspace ARGS...`.
 
@@ -12,15 +13,46 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
-/// The guest crates, the core module each builds, and the component file it becomes under
-/// `target/wasm/`: the default strategy and the simulated world.
-const GUESTS: [(&str, &str, &str); 2] = [
+/// The guest crates, the features each build gets beside `component`, the core module it
+/// builds, and the component file it becomes under `target/wasm/`: the default strategy, the
+/// simulated world, and the misbehaving modules the sandbox tests run.
+const GUESTS: [(&str, &str, &str, &str); 6] = [
     (
         "albatross-policy",
+        "",
         "albatross_policy.wasm",
         "albatross-default.wasm",
     ),
-    ("albatross-sim", "albatross_sim.wasm", "albatross-sim.wasm"),
+    (
+        "albatross-sim",
+        "",
+        "albatross_sim.wasm",
+        "albatross-sim.wasm",
+    ),
+    (
+        "albatross-hostile",
+        "spin",
+        "albatross_hostile.wasm",
+        "hostile-spin.wasm",
+    ),
+    (
+        "albatross-hostile",
+        "hog",
+        "albatross_hostile.wasm",
+        "hostile-hog.wasm",
+    ),
+    (
+        "albatross-hostile",
+        "trap",
+        "albatross_hostile.wasm",
+        "hostile-trap.wasm",
+    ),
+    (
+        "albatross-hostile",
+        "garbage",
+        "albatross_hostile.wasm",
+        "hostile-garbage.wasm",
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -128,8 +160,18 @@ fn ensure_wasm_target() -> Result<()> {
 /// Builds the guest crates for wasm32-unknown-unknown (release) and encodes the components.
 fn build_guest() -> Result<Vec<PathBuf>> {
     ensure_wasm_target()?;
-    for (krate, _, _) in GUESTS {
-        // One build per guest: the `component` feature of one must not leak into the other.
+    let target = target_dir()?;
+    let out_dir = target.join("wasm");
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let mut built = Vec::new();
+    // One build per entry: one crate's features must not leak into another's (and each
+    // hostile behaviour overwrites the same core module, so it is encoded right away).
+    for (krate, feature, artifact, file) in GUESTS {
+        let features = if feature.is_empty() {
+            "component".to_string()
+        } else {
+            format!("component,{feature}")
+        };
         let status = Command::new(cargo_bin())
             .args([
                 "build",
@@ -139,18 +181,12 @@ fn build_guest() -> Result<Vec<PathBuf>> {
                 "wasm32-unknown-unknown",
                 "--release",
             ])
-            .args(["--package", krate, "--features", "component"])
+            .args(["--package", krate, "--features", &features])
             .status()
             .with_context(|| format!("running cargo build for {krate}"))?;
         if !status.success() {
-            bail!("building {krate} for wasm32-unknown-unknown failed");
+            bail!("building {krate} ({features}) for wasm32-unknown-unknown failed");
         }
-    }
-    let target = target_dir()?;
-    let out_dir = target.join("wasm");
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let mut built = Vec::new();
-    for (krate, artifact, file) in GUESTS {
         let module_path = target
             .join("wasm32-unknown-unknown")
             .join("release")

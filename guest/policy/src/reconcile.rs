@@ -60,6 +60,35 @@ pub struct Outcome {
     pub events: Vec<Event>,
 }
 
+/// The longest requeue a host accepts from a module: a day.
+pub const MAX_REQUEUE_MS: u64 = 86_400_000;
+
+/// Checks what a module returned before a host acts on it: the status must be a JSON object,
+/// the requeue at most a day, and every Event must have a reason and a message. Hosts call this
+/// on every outcome of a module they do not trust.
+pub fn validate_outcome(out: &Outcome) -> std::result::Result<(), String> {
+    if let Some(status) = &out.status_json {
+        match serde_json::from_str::<serde_json::Value>(status) {
+            Ok(v) if v.is_object() => {}
+            Ok(_) => return Err("status_json is not a JSON object".into()),
+            Err(e) => return Err(format!("status_json is not JSON: {e}")),
+        }
+    }
+    if let Some(ms) = out.requeue_after_ms
+        && ms > MAX_REQUEUE_MS
+    {
+        return Err(format!("requeue_after_ms {ms} is more than a day"));
+    }
+    if let Some(i) = out
+        .events
+        .iter()
+        .position(|e| e.reason.is_empty() || e.message.is_empty())
+    {
+        return Err(format!("event {i} has no reason or no message"));
+    }
+    Ok(())
+}
+
 /// One reconcile pass for the Rollout given as JSON.
 pub fn reconcile<H: Host>(
     host: &mut H,

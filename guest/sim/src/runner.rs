@@ -379,8 +379,30 @@ impl Simulation {
                     .map_or(RESYNC_SECONDS, |ms| ms.div_ceil(1000).max(1));
                 self.next.insert(key.clone(), t + after);
             }
-            Err(e) => {
+            Err(StrategyError::Host(e)) => {
+                // A passing failure of the world (a conflict, throttling): try again soon.
                 w.record_world_event(&object, "FailedReconcile", &e.to_string());
+                self.next.insert(key.clone(), t + 5);
+            }
+            Err(e) => {
+                // The strategy failed (a trap, a limit, output that does not validate, a spec it
+                // refuses): the Rollout is Degraded with the reason, nothing else is written,
+                // and it is tried again later.
+                let message = e.to_string();
+                if let Some(mut stored) = w.store.get("Rollout", ns, name).cloned() {
+                    if stored["status"]["message"] != json!(message) {
+                        w.events.push(WorldEvent {
+                            t,
+                            object: object.clone(),
+                            event_type: "Warning".into(),
+                            reason: "StrategyFailed".into(),
+                            message: message.clone(),
+                        });
+                    }
+                    stored["status"]["phase"] = json!("Degraded");
+                    stored["status"]["message"] = json!(message);
+                    let _ = w.store.put("Rollout", stored);
+                }
                 self.next.insert(key.clone(), t + 5);
             }
         }

@@ -1,0 +1,115 @@
+//! The misbehaving exports (see the crate docs).
+
+wit_bindgen::generate!({
+    world: "strategy",
+    path: "../../wit",
+});
+
+use albatross::strategy::{elbv2 as we, types as wt};
+use exports::albatross::strategy::{policy as wp, reconciler as wr};
+
+struct Hostile;
+
+export!(Hostile);
+
+fn refuse<T>() -> Result<T, wt::StrategyError> {
+    Err(wt::StrategyError::Malformed(
+        "this test module only misbehaves in reconcile".into(),
+    ))
+}
+
+impl wr::Guest for Hostile {
+    fn info() -> wr::ModuleInfo {
+        wr::ModuleInfo {
+            name: "hostile".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+
+    fn reconcile(
+        rollout_json: String,
+        _settings: wr::Settings,
+    ) -> Result<wr::Outcome, wt::StrategyError> {
+        if cfg!(feature = "spin") {
+            let mut n: u64 = 0;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(rollout_json.len() as u64));
+            }
+        }
+        if cfg!(feature = "hog") {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![1u8; 8 << 20]);
+                std::hint::black_box(&hoard);
+            }
+        }
+        if cfg!(feature = "trap") {
+            panic!("the hostile module panics on purpose");
+        }
+        Ok(wr::Outcome {
+            status_json: Some("{this is not json".into()),
+            requeue_after_ms: Some(u64::MAX),
+            events: vec![wt::Event {
+                event_type: wt::EventType::Normal,
+                reason: String::new(),
+                message: String::new(),
+            }],
+        })
+    }
+}
+
+impl wp::Guest for Hostile {
+    fn validate(_: String) -> Result<(), wt::StrategyError> {
+        refuse()
+    }
+    fn plan_step(_: String, _: u32, _: Option<u32>) -> Result<wp::StepPlan, wt::StrategyError> {
+        refuse()
+    }
+    fn plan_steps(_: String) -> Result<Vec<wp::StepPlan>, wt::StrategyError> {
+        refuse()
+    }
+    fn build_action(_: String, _: u32) -> Result<wt::Annotation, wt::StrategyError> {
+        refuse()
+    }
+    fn parse_action(_: String) -> Result<wp::ForwardAction, wt::StrategyError> {
+        refuse()
+    }
+    fn build_header_route(_: String, _: String) -> Result<Vec<wt::Annotation>, wt::StrategyError> {
+        refuse()
+    }
+    fn parse_conditions(_: String) -> Result<Vec<wp::HeaderCondition>, wt::StrategyError> {
+        refuse()
+    }
+    fn read_managed(_: String) -> Result<Vec<wp::ManagedEntry>, wt::StrategyError> {
+        refuse()
+    }
+    fn update_managed(
+        _: String,
+        _: String,
+        _: Vec<String>,
+    ) -> Result<Vec<wt::Annotation>, wt::StrategyError> {
+        refuse()
+    }
+    fn ingress_class_matches(_: String, _: Vec<String>) -> Result<bool, wt::StrategyError> {
+        refuse()
+    }
+    fn ping_pong_roles(_: String) -> Result<Option<wp::PingPongState>, wt::StrategyError> {
+        refuse()
+    }
+    fn decide_ping_pong_swap(
+        _: String,
+        _: Option<u32>,
+    ) -> Result<wp::PingPongSwap, wt::StrategyError> {
+        refuse()
+    }
+    fn verify_weights(_: wp::WeightCheck) -> Result<wp::WeightVerdict, wt::StrategyError> {
+        refuse()
+    }
+    fn verify_ips(_: Vec<String>, _: Vec<we::TargetHealth>) -> wp::IpVerdict {
+        wp::IpVerdict {
+            verified: false,
+            ips: Vec::new(),
+            missing: Vec::new(),
+        }
+    }
+}
