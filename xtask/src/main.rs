@@ -78,9 +78,12 @@ fn run() -> Result<ExitCode> {
         }
         "run" => {
             build_guest()?;
-            // Build the whole workspace, as the tests do, so both share one feature
-            // resolution and one set of artifacts; then run the binary.
-            if cargo(&["build", "--quiet", "--workspace"], &[])? != ExitCode::SUCCESS {
+            // Build the whole workspace with every target, as `cargo test` does, so both share
+            // one feature resolution (dev-dependencies included) and one set of artifacts;
+            // then run the binary.
+            if cargo(&["build", "--quiet", "--workspace", "--all-targets"], &[])?
+                != ExitCode::SUCCESS
+            {
                 bail!("building the workspace failed");
             }
             let bin = target_dir()?.join("debug").join("albatross");

@@ -388,7 +388,11 @@ impl Simulation {
                 // The strategy failed (a trap, a limit, output that does not validate, a spec it
                 // refuses): the Rollout is Degraded with the reason, nothing else is written,
                 // and it is tried again later.
-                let message = e.to_string();
+                let message = match e {
+                    // A host reports a module failure in its own words.
+                    StrategyError::Malformed(m) => m,
+                    other => other.to_string(),
+                };
                 if let Some(mut stored) = w.store.get("Rollout", ns, name).cloned() {
                     if stored["status"]["message"] != json!(message) {
                         w.events.push(WorldEvent {
