@@ -120,7 +120,13 @@ pub fn describe_failure(e: &wasmtime::Error, limits: Limits) -> String {
             limits.memory_bytes >> 20
         );
     }
-    format!("trapped: {text}")
+    match e.downcast_ref::<Trap>() {
+        Some(trap) => format!(
+            "trapped: {}",
+            trap.to_string().trim_start_matches("wasm trap: ")
+        ),
+        None => format!("failed: {}", text.lines().next().unwrap_or_default()),
+    }
 }
 
 impl StrategyModule {

@@ -38,7 +38,7 @@ fn each_hostile_module_is_stopped_and_its_rollout_degraded() {
     for (behaviour, reason) in [
         ("spin", "ran past its deadline of 100 ms"),
         ("hog", "exceeded its memory cap of 64 MiB"),
-        ("trap", "trapped"),
+        ("trap", "trapped: wasm `unreachable` instruction executed"),
         (
             "garbage",
             "returned output that does not validate: status_json is not JSON",
