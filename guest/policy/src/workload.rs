@@ -144,14 +144,7 @@ pub fn ensure_replicaset<H: Host>(
     if let Some(rs) = sets.iter().find(|r| r.hash == hash) {
         if rs.replicas != replicas {
             let body = json!({"spec": {"replicas": replicas}, "metadata": {"annotations": {SCALE_DOWN_AT: null}}});
-            host.patch(
-                &replicaset_kind(),
-                ns,
-                &rs.name,
-                PatchType::Merge,
-                &body.to_string(),
-                None,
-            )?;
+            patch_replicaset(host, ns, &rs.name, &body)?;
         }
         return Ok(());
     }
@@ -174,13 +167,11 @@ pub fn ensure_replicaset<H: Host>(
     Ok(())
 }
 
-/// Marks an old ReplicaSet to be scaled down at `at_ms`.
-pub fn mark_scale_down<H: Host>(host: &mut H, ns: &str, rs: &ReplicaSet, at_ms: u64) -> Result<()> {
-    let body = json!({"metadata": {"annotations": {SCALE_DOWN_AT: at_ms.to_string()}}});
+fn patch_replicaset<H: Host>(host: &mut H, ns: &str, name: &str, body: &Value) -> Result<()> {
     host.patch(
         &replicaset_kind(),
         ns,
-        &rs.name,
+        name,
         PatchType::Merge,
         &body.to_string(),
         None,
@@ -188,18 +179,16 @@ pub fn mark_scale_down<H: Host>(host: &mut H, ns: &str, rs: &ReplicaSet, at_ms: 
     Ok(())
 }
 
+/// Marks an old ReplicaSet to be scaled down at `at_ms`.
+pub fn mark_scale_down<H: Host>(host: &mut H, ns: &str, rs: &ReplicaSet, at_ms: u64) -> Result<()> {
+    let body = json!({"metadata": {"annotations": {SCALE_DOWN_AT: at_ms.to_string()}}});
+    patch_replicaset(host, ns, &rs.name, &body)
+}
+
 /// Scales a ReplicaSet to zero.
 pub fn scale_to_zero<H: Host>(host: &mut H, ns: &str, rs: &ReplicaSet) -> Result<()> {
     let body = json!({"spec": {"replicas": 0}, "metadata": {"annotations": {SCALE_DOWN_AT: null}}});
-    host.patch(
-        &replicaset_kind(),
-        ns,
-        &rs.name,
-        PatchType::Merge,
-        &body.to_string(),
-        None,
-    )?;
-    Ok(())
+    patch_replicaset(host, ns, &rs.name, &body)
 }
 
 /// The pod-template hash a Service selects, if any.
