@@ -14,7 +14,7 @@ use crate::action::{action_key, action_service, parse_action};
 use crate::error::{Result, StrategyError};
 use crate::ingress::{INGRESS_CLASS_ANNOTATION, Ingress, class_matches};
 use crate::managed::read_managed;
-use crate::spec::{AlbTrafficRouting, BlueGreenStrategy, CanaryStrategy, Rollout};
+use crate::spec::{AlbTrafficRouting, BlueGreenStrategy, CanaryStrategy, Rollout, namespace_of};
 use crate::validate::validate;
 
 /// The port name that makes the AWS Load Balancer Controller read the action annotation.
@@ -465,15 +465,6 @@ fn name_of(value: &Value) -> &str {
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or("")
-}
-
-/// The object's namespace, `default` when it has none.
-fn namespace_of(value: &Value) -> &str {
-    value
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .filter(|ns| !ns.is_empty())
-        .unwrap_or("default")
 }
 
 /// `Kind namespace/name`, or `Kind name` without a namespace, as the parsed models write it.

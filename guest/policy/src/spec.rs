@@ -49,6 +49,25 @@ pub struct ObjectMeta {
     pub deletion_timestamp: Option<String>,
 }
 
+impl ObjectMeta {
+    /// The namespace, `default` when it has none.
+    pub fn namespace_or_default(&self) -> &str {
+        self.namespace
+            .as_deref()
+            .filter(|ns| !ns.is_empty())
+            .unwrap_or("default")
+    }
+}
+
+/// The namespace of a Kubernetes object given as JSON, `default` when it has none.
+pub fn namespace_of(value: &Value) -> &str {
+    value
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or("default")
+}
+
 /// `spec` of a Rollout.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -91,7 +91,7 @@ fn count(v: &Value) -> u32 {
 
 /// The Rollout's namespace.
 pub fn namespace(rollout: &Rollout) -> &str {
-    rollout.metadata.namespace.as_deref().unwrap_or("default")
+    rollout.metadata.namespace_or_default()
 }
 
 /// The ReplicaSets the Rollout owns.

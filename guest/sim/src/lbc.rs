@@ -244,11 +244,7 @@ impl World {
         raw: &Value,
         lb_arn: &str,
     ) -> Result<Vec<Rule>, String> {
-        let ns = ingress
-            .metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
+        let ns = ingress.metadata.namespace_or_default().to_string();
         let name = ingress.metadata.name.clone();
         let prefix = self.config.annotation_prefix.clone();
         let mut rules = Vec::new();
@@ -376,11 +372,7 @@ impl World {
             if !class_matches(&ingress, &["alb"]) {
                 continue;
             }
-            let ns = ingress
-                .metadata
-                .namespace
-                .clone()
-                .unwrap_or_else(|| "default".into());
+            let ns = ingress.metadata.namespace_or_default().to_string();
             let name = ingress.metadata.name.clone();
             let rv = raw["metadata"]["resourceVersion"]
                 .as_str()

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use albatross_policy::spec::namespace_of;
 use serde_json::{Value, json};
 
 use crate::labels::{label_map, selector_matches};
@@ -39,10 +40,7 @@ impl World {
     pub(crate) fn reconcile_replicasets(&mut self) {
         let sets: Vec<Value> = self.store.list("ReplicaSet", "").cloned().collect();
         for rs in &sets {
-            let ns = rs["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or("default")
-                .to_string();
+            let ns = namespace_of(rs).to_string();
             let name = rs["metadata"]["name"]
                 .as_str()
                 .unwrap_or_default()
@@ -96,7 +94,7 @@ impl World {
         }
         self.update_pod_readiness();
         for rs in &sets {
-            let ns = rs["metadata"]["namespace"].as_str().unwrap_or("default");
+            let ns = namespace_of(rs);
             let name = rs["metadata"]["name"].as_str().unwrap_or_default();
             let pods: Vec<&Value> = self
                 .store
@@ -153,10 +151,7 @@ impl World {
     pub(crate) fn reconcile_endpoints(&mut self) {
         let services: Vec<Value> = self.store.list("Service", "").cloned().collect();
         for svc in services {
-            let ns = svc["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or("default")
-                .to_string();
+            let ns = namespace_of(&svc).to_string();
             let name = svc["metadata"]["name"]
                 .as_str()
                 .unwrap_or_default()

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use albatross_policy::StrategyError;
 use albatross_policy::reconcile::{Outcome, Settings};
+use albatross_policy::spec::namespace_of;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -261,10 +262,7 @@ impl Simulation {
             for m in &scenario.manifests {
                 let kind = kind_of(m);
                 if kind == "Rollout" {
-                    let ns = m["metadata"]["namespace"]
-                        .as_str()
-                        .unwrap_or("default")
-                        .to_string();
+                    let ns = namespace_of(m).to_string();
                     let name = m["metadata"]["name"]
                         .as_str()
                         .unwrap_or_default()

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use albatross_policy::HostError;
+use albatross_policy::spec::namespace_of;
 use serde_json::Value;
 
 /// The key of a stored object.
@@ -25,12 +26,7 @@ pub fn key(kind: &str, namespace: &str, name: &str) -> ObjectKey {
 fn name_of(object: &Value) -> Option<(String, String)> {
     let meta = object.get("metadata")?;
     let name = meta.get("name")?.as_str()?.to_string();
-    let ns = meta
-        .get("namespace")
-        .and_then(Value::as_str)
-        .unwrap_or("default")
-        .to_string();
-    Some((ns, name))
+    Some((namespace_of(object).to_string(), name))
 }
 
 /// RFC 7386 JSON merge patch.
