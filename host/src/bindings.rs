@@ -29,11 +29,14 @@ pub fn settings(s: &albatross_policy::reconcile::Settings) -> wit_reconciler::Se
         verify: s.verify,
         ingress_classes: s.ingress_classes.clone(),
         resource_tag_key: s.resource_tag_key.clone(),
+        cluster_tag_key: s.cluster_tag_key.clone(),
+        cluster_name: s.cluster_name.clone(),
+        target_group_binding_api_version: s.target_group_binding_api_version.clone(),
     }
 }
 
-/// What every store carries: the backend that answers the module's imports, and the module's
-/// name for logs.
+/// What every store carries: the backend that answers the module's imports, the module's
+/// name for logs, its memory cap, and the clock of its deadline.
 pub struct HostState {
     /// Answers cluster, elbv2, clock and log calls.
     pub backend: Box<dyn native::Host + Send>,
@@ -41,6 +44,44 @@ pub struct HostState {
     pub module: String,
     /// The memory cap of this instance.
     pub limits: wasmtime::StoreLimits,
+    /// When the call began, and how much of it the host spent answering imports.
+    pub clock: CallClock,
+}
+
+/// The time one call has used. The deadline is charged only for the module's own running
+/// time: the time the host spends in an import (a Kubernetes or AWS request) is not the
+/// module's, and the host bounds it with its own timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct CallClock {
+    /// When the instance was created.
+    pub started: std::time::Instant,
+    /// Time spent inside host imports so far.
+    pub in_host: std::time::Duration,
+}
+
+impl CallClock {
+    /// A clock starting now.
+    pub fn start() -> Self {
+        CallClock {
+            started: std::time::Instant::now(),
+            in_host: std::time::Duration::ZERO,
+        }
+    }
+
+    /// The module's own running time so far.
+    pub fn module_time(&self) -> std::time::Duration {
+        self.started.elapsed().saturating_sub(self.in_host)
+    }
+}
+
+impl HostState {
+    /// Runs one import on the backend, charging its time to the host.
+    fn timed<T>(&mut self, f: impl FnOnce(&mut dyn native::Host) -> T) -> T {
+        let t = std::time::Instant::now();
+        let out = f(self.backend.as_mut());
+        self.clock.in_host += t.elapsed();
+        out
+    }
 }
 
 /// Converts between two types with the same serde shape (a WIT record generated here and its
@@ -86,8 +127,7 @@ impl self::albatross::strategy::cluster::Host for HostState {
         namespace: String,
         name: String,
     ) -> Result<String, wit_types::HostError> {
-        self.backend
-            .get(&native_kind(&kind), &namespace, &name)
+        self.timed(|b| b.get(&native_kind(&kind), &namespace, &name))
             .map_err(host_error)
     }
 
@@ -97,8 +137,7 @@ impl self::albatross::strategy::cluster::Host for HostState {
         namespace: String,
         label_selector: String,
     ) -> Result<Vec<String>, wit_types::HostError> {
-        self.backend
-            .list(&native_kind(&kind), &namespace, &label_selector)
+        self.timed(|b| b.list(&native_kind(&kind), &namespace, &label_selector))
             .map_err(host_error)
     }
 
@@ -108,8 +147,7 @@ impl self::albatross::strategy::cluster::Host for HostState {
         namespace: String,
         object_json: String,
     ) -> Result<String, wit_types::HostError> {
-        self.backend
-            .create(&native_kind(&kind), &namespace, &object_json)
+        self.timed(|b| b.create(&native_kind(&kind), &namespace, &object_json))
             .map_err(host_error)
     }
 
@@ -127,8 +165,8 @@ impl self::albatross::strategy::cluster::Host for HostState {
             wit_types::PatchType::Json => native::PatchType::Json,
             wit_types::PatchType::StrategicMerge => native::PatchType::StrategicMerge,
         };
-        self.backend
-            .patch(
+        self.timed(|b| {
+            b.patch(
                 &native_kind(&kind),
                 &namespace,
                 &name,
@@ -136,7 +174,8 @@ impl self::albatross::strategy::cluster::Host for HostState {
                 &patch_json,
                 subresource.as_deref(),
             )
-            .map_err(host_error)
+        })
+        .map_err(host_error)
     }
 
     fn delete(
@@ -145,15 +184,14 @@ impl self::albatross::strategy::cluster::Host for HostState {
         namespace: String,
         name: String,
     ) -> Result<(), wit_types::HostError> {
-        self.backend
-            .delete(&native_kind(&kind), &namespace, &name)
+        self.timed(|b| b.delete(&native_kind(&kind), &namespace, &name))
             .map_err(host_error)
     }
 
     fn record_event(&mut self, event: wit_types::Event) -> Result<(), wit_types::HostError> {
         let event: native::Event =
             convert(&event).map_err(|e| wit_types::HostError::Invalid(format!("event: {e}")))?;
-        self.backend.record_event(&event).map_err(host_error)
+        self.timed(|b| b.record_event(&event)).map_err(host_error)
     }
 }
 
@@ -163,21 +201,21 @@ impl wit_elbv2::Host for HostState {
         names: Vec<String>,
         arns: Vec<String>,
     ) -> Result<Vec<wit_elbv2::LoadBalancer>, wit_types::HostError> {
-        wit_list(self.backend.describe_load_balancers(&names, &arns))
+        wit_list(self.timed(|b| b.describe_load_balancers(&names, &arns)))
     }
 
     fn describe_listeners(
         &mut self,
         load_balancer_arn: String,
     ) -> Result<Vec<wit_elbv2::Listener>, wit_types::HostError> {
-        wit_list(self.backend.describe_listeners(&load_balancer_arn))
+        wit_list(self.timed(|b| b.describe_listeners(&load_balancer_arn)))
     }
 
     fn describe_rules(
         &mut self,
         listener_arn: String,
     ) -> Result<Vec<wit_elbv2::Rule>, wit_types::HostError> {
-        wit_list(self.backend.describe_rules(&listener_arn))
+        wit_list(self.timed(|b| b.describe_rules(&listener_arn)))
     }
 
     fn describe_target_groups(
@@ -185,30 +223,27 @@ impl wit_elbv2::Host for HostState {
         load_balancer_arn: Option<String>,
         arns: Vec<String>,
     ) -> Result<Vec<wit_elbv2::TargetGroup>, wit_types::HostError> {
-        wit_list(
-            self.backend
-                .describe_target_groups(load_balancer_arn.as_deref(), &arns),
-        )
+        wit_list(self.timed(|b| b.describe_target_groups(load_balancer_arn.as_deref(), &arns)))
     }
 
     fn describe_tags(
         &mut self,
         resource_arns: Vec<String>,
     ) -> Result<Vec<wit_elbv2::ResourceTags>, wit_types::HostError> {
-        wit_list(self.backend.describe_tags(&resource_arns))
+        wit_list(self.timed(|b| b.describe_tags(&resource_arns)))
     }
 
     fn describe_target_health(
         &mut self,
         target_group_arn: String,
     ) -> Result<Vec<wit_elbv2::TargetHealth>, wit_types::HostError> {
-        wit_list(self.backend.describe_target_health(&target_group_arn))
+        wit_list(self.timed(|b| b.describe_target_health(&target_group_arn)))
     }
 }
 
 impl self::albatross::strategy::clock::Host for HostState {
     fn now(&mut self) -> u64 {
-        self.backend.now_millis()
+        self.timed(|b| b.now_millis())
     }
 }
 
@@ -227,9 +262,10 @@ impl self::albatross::strategy::log::Host for HostState {
             L::Warn => native::Level::Warn,
             L::Error => native::Level::Error,
         };
-        let fields: Vec<(&str, &str)> = std::iter::once(("module", self.module.as_str()))
+        let module = self.module.clone();
+        let fields: Vec<(&str, &str)> = std::iter::once(("module", module.as_str()))
             .chain(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .collect();
-        self.backend.log(level, &message, &fields);
+        self.timed(|b| b.log(level, &message, &fields));
     }
 }

@@ -3,7 +3,8 @@
 //! `InstancePre` for each call so no state leaks between calls.
 //!
 //! The sandbox: every call runs under a deadline (epoch interruption, the epoch advanced by a
-//! ticker thread every millisecond) and a memory cap (a store limiter, and the pooling
+//! ticker thread every millisecond; the deadline counts the module's own running time, not the
+//! time the host spends answering its imports) and a memory cap (a store limiter, and the pooling
 //! allocator's per-memory limit). A module that loops or allocates without end is stopped with
 //! a trap that names the limit, and the host goes on.
 
@@ -13,10 +14,10 @@ use anyhow::{Context, Result};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
-    StoreLimitsBuilder, Trap,
+    StoreLimitsBuilder, Trap, UpdateDeadline,
 };
 
-use crate::bindings::{HostState, Strategy, StrategyPre};
+use crate::bindings::{CallClock, HostState, Strategy, StrategyPre};
 
 /// The default strategy component, built by `cargo xtask guest` and embedded at build time.
 pub static DEFAULT_COMPONENT: &[u8] = include_bytes!(env!("ALBATROSS_DEFAULT_COMPONENT"));
@@ -92,6 +93,13 @@ pub fn new_engine_with(limits: Limits) -> Result<Engine> {
 /// The sandboxed engine with the default limits (100 ms, 64 MiB).
 pub fn new_engine() -> Result<Engine> {
     new_engine_with(Limits::default())
+}
+
+/// Epoch ticks in `d` (at least one).
+fn ticks(d: Duration) -> u64 {
+    u64::try_from(d.as_millis() / EPOCH_TICK.as_millis().max(1))
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 /// The store limits of one instance.
@@ -212,13 +220,19 @@ impl StrategyModule {
                 backend,
                 module: self.name.clone(),
                 limits: store_limits(self.limits),
+                clock: CallClock::start(),
             },
         );
         store.limiter(|s| &mut s.limits);
-        let ticks = u64::try_from(self.limits.deadline.as_millis() / EPOCH_TICK.as_millis().max(1))
-            .unwrap_or(u64::MAX);
-        store.set_epoch_deadline(ticks.max(1));
-        store.epoch_deadline_trap();
+        let deadline = self.limits.deadline;
+        store.set_epoch_deadline(ticks(deadline));
+        store.epoch_deadline_callback(move |ctx| {
+            let used = ctx.data().clock.module_time();
+            match deadline.checked_sub(used) {
+                Some(left) if !left.is_zero() => Ok(UpdateDeadline::Continue(ticks(left))),
+                _ => Err(Trap::Interrupt.into()),
+            }
+        });
         let bindings = self
             .pre
             .instantiate(&mut store)

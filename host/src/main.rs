@@ -3,17 +3,25 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use albatross::aws::blocking::{AwsHost, BlockingElbv2};
+use albatross::aws::cache::{DEFAULT_TTL, Elbv2Cache};
+use albatross::aws::config::{AwsOptions, elbv2_client};
+use albatross::aws::describe::Elbv2Api;
+use albatross::aws::metrics::Elbv2Metrics;
 use albatross::calls::{Call, Function, call_native, call_wasm};
 use albatross::engine::{DEFAULT_MODULE_NAME, StrategyModule, new_engine};
+use albatross::manifest_host::ManifestHost;
 use albatross::simulate::{
     WasmReconciler, format_findings, format_timeline, lint_manifests, read_manifests, read_scenario,
 };
+use albatross::verify_report::{call_verify, format_report};
 use albatross_policy::StrategyError;
 use albatross_policy::reconcile::Settings;
 use albatross_sim::runner::{NativeReconciler, run as run_scenario};
 use anyhow::{Context, Result, bail};
-use clap::{ArgAction, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
 use serde_json::Value;
 
 /// Albatross: progressive delivery behind an AWS Application Load Balancer, with the rollout
@@ -80,6 +88,25 @@ enum Command {
         #[arg(long = "ingress-class", value_name = "CLASS", default_values_t = [String::from("alb")])]
         ingress_classes: Vec<String>,
     },
+    /// Verify a Rollout against the real ELBv2 API once, and print everything compared.
+    ///
+    /// Reads the Rollout, its Ingresses (with `status.loadBalancer.ingress[].hostname`, as the
+    /// AWS Load Balancer Controller writes it), Services, and optionally Endpoints and
+    /// TargetGroupBindings from manifest files (YAML or JSON, several documents per file).
+    /// Endpoint IPs can also be given with --endpoints. The strategy module's `verify` export
+    /// then finds the load balancer the hostname names, its listener rules and the target groups
+    /// tagged for the canary and stable Services, and compares: the desired weights (from the
+    /// Rollout's status, or --weight) against every rule, and the endpoint IPs against the
+    /// registered targets and their health. Nothing is written anywhere.
+    ///
+    /// Credentials and region come from the AWS default chain (environment, profile, IRSA, instance
+    /// metadata). Exit code 0 when verified, 1 when not, 2 when it could not look.
+    ///
+    /// Examples:
+    ///   albatross verify rollout.yaml ingress.yaml services.yaml --endpoints guestbook-canary=10.0.1.7,10.0.1.8
+    ///   albatross verify manifests.yaml --weight 10 --aws-endpoint-url http://127.0.0.1:5000 --region us-east-1
+    #[command(verbatim_doc_comment)]
+    Verify(VerifyArgs),
     /// Call one exported function of a strategy module with JSON input and print its result.
     ///
     /// The input is a JSON object read from --input or standard input; each function's fields
@@ -106,6 +133,89 @@ enum Command {
         #[arg(long)]
         raw: bool,
     },
+}
+
+/// The arguments of `albatross verify`.
+#[derive(Args)]
+struct VerifyArgs {
+    /// Manifest files holding the Rollout, its Ingresses, Services, Endpoints, TargetGroupBindings.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The Rollout to verify, when the files hold several.
+    #[arg(long, value_name = "NAME")]
+    rollout: Option<String>,
+    /// A Service's ready endpoint IPs, as SERVICE=IP,IP,... (repeat per Service); replaces
+    /// an Endpoints object from the files.
+    #[arg(long, value_name = "SERVICE=IPS")]
+    endpoints: Vec<String>,
+    /// The canary weight to verify instead of the one in the Rollout's status.
+    #[arg(long, value_name = "PERCENT")]
+    weight: Option<u32>,
+    /// A strategy component to run instead of the built-in default.
+    #[arg(long, value_name = "PATH")]
+    module: Option<PathBuf>,
+    /// Print the whole verification as JSON instead of the report.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    aws: AwsArgs,
+    #[command(flatten)]
+    tags: TagArgs,
+}
+
+/// How to reach ELBv2.
+#[derive(Args)]
+struct AwsArgs {
+    /// The AWS region (default: from AWS_REGION or the profile).
+    #[arg(long, env = "AWS_REGION", value_name = "REGION")]
+    region: Option<String>,
+    /// Another ELBv2 endpoint: an emulator, a VPC endpoint, another partition.
+    #[arg(long, env = "ALBATROSS_AWS_ENDPOINT_URL", value_name = "URL")]
+    aws_endpoint_url: Option<String>,
+    /// Attempts per ELBv2 call (adaptive retry on throttling and 5xx) before it is given up.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    aws_max_attempts: u32,
+}
+
+impl AwsArgs {
+    fn options(&self) -> AwsOptions {
+        AwsOptions {
+            region: self.region.clone(),
+            endpoint_url: self.aws_endpoint_url.clone(),
+            max_attempts: self.aws_max_attempts,
+            ..AwsOptions::default()
+        }
+    }
+}
+
+/// How target groups and their bindings are recognised (the AWS Load Balancer Controller's
+/// defaults; EKS Auto Mode uses other keys and `eks.amazonaws.com/v1`).
+#[derive(Args)]
+struct TagArgs {
+    /// The tag naming a target group's Ingress backend, `<namespace>/<ingress>-<service>:<port>`.
+    #[arg(long, default_value = albatross_policy::verify::DEFAULT_RESOURCE_TAG, value_name = "KEY")]
+    resource_tag_key: String,
+    /// The tag naming a target group's cluster.
+    #[arg(long, default_value = albatross_policy::verify::DEFAULT_CLUSTER_TAG, value_name = "KEY")]
+    cluster_tag_key: String,
+    /// Count only target groups tagged with this cluster name.
+    #[arg(long, value_name = "NAME")]
+    cluster_name: Option<String>,
+    /// The apiVersion of TargetGroupBinding objects.
+    #[arg(long, default_value = albatross_policy::targets::DEFAULT_TARGET_GROUP_BINDING_API, value_name = "API")]
+    target_group_binding_api_version: String,
+}
+
+impl TagArgs {
+    fn settings(&self) -> Settings {
+        Settings {
+            resource_tag_key: self.resource_tag_key.clone(),
+            cluster_tag_key: self.cluster_tag_key.clone(),
+            cluster_name: self.cluster_name.clone(),
+            target_group_binding_api_version: self.target_group_binding_api_version.clone(),
+            ..Settings::default()
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -209,6 +319,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Verify(args) => verify(&args),
         Command::Policy {
             function,
             module,
@@ -230,6 +341,98 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print_result(&result, raw)
         }
     }
+}
+
+/// Picks the Rollout to verify: the one named, or the only one.
+fn pick_rollout<'a>(manifests: &'a [Value], name: Option<&str>) -> Result<&'a Value> {
+    let rollouts: Vec<&Value> = manifests
+        .iter()
+        .filter(|m| m["kind"] == "Rollout")
+        .collect();
+    match name {
+        Some(n) => rollouts
+            .into_iter()
+            .find(|r| r["metadata"]["name"] == n)
+            .with_context(|| format!("no Rollout named {n:?} in the files")),
+        None => match rollouts.as_slice() {
+            [one] => Ok(one),
+            [] => bail!("the files hold no Rollout"),
+            _ => bail!("the files hold several Rollouts: name one with --rollout"),
+        },
+    }
+}
+
+fn verify(args: &VerifyArgs) -> Result<ExitCode> {
+    let VerifyArgs {
+        files,
+        rollout,
+        endpoints,
+        weight,
+        module,
+        json,
+        aws,
+        tags,
+    } = args;
+    let mut manifests = Vec::new();
+    for f in files {
+        manifests.extend(read_manifests(f)?);
+    }
+    let rollout = pick_rollout(&manifests, rollout.as_deref())?;
+    let namespace = albatross_policy::spec::namespace_of(rollout).to_string();
+    let mut cluster = ManifestHost::new(&manifests).context("reading the manifests")?;
+    for spec in endpoints {
+        let (service, ips) = spec
+            .split_once('=')
+            .with_context(|| format!("--endpoints {spec:?}: expected SERVICE=IP,IP,..."))?;
+        let ips: Vec<String> = ips
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        cluster
+            .set_endpoints(&namespace, service, &ips)
+            .with_context(|| format!("--endpoints {spec:?}"))?;
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    let options = aws.options();
+    let client = runtime.block_on(elbv2_client(&options));
+    let metrics = Arc::new(Elbv2Metrics::new());
+    let api = Elbv2Api::new(client, options.page_size, metrics);
+    let elbv2 = BlockingElbv2::new(
+        Arc::new(Elbv2Cache::new(api, DEFAULT_TTL)),
+        runtime.handle().clone(),
+    );
+    let engine = new_engine()?;
+    let module = match module {
+        Some(path) => StrategyModule::from_file(&engine, path)?,
+        None => StrategyModule::builtin(&engine)?,
+    };
+    let backend = Box::new(AwsHost { cluster, elbv2 });
+    let verification = call_verify(
+        &module,
+        backend,
+        &rollout.to_string(),
+        &tags.settings(),
+        *weight,
+    )?;
+    let v = match verification {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: verification could not complete: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if *json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", format_report(&v));
+    }
+    Ok(if v.verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn print_result(result: &Value, raw: bool) -> Result<ExitCode> {

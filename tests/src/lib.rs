@@ -2,6 +2,11 @@
 //! scenarios from examples/scenarios run in the simulated world through the wasm component or
 //! natively, and single reconcile passes either way.
 
+pub mod alb;
+pub mod moto;
+pub mod throttle;
+pub mod verify_env;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 

@@ -69,7 +69,12 @@ impl Pass {
             .unwrap_or_else(|| hash.clone());
         self.status.stable_rs = Some(active.clone());
         let sets = replicasets(host, rollout)?;
-        let target_groups = bound_target_groups(host, &ns, &bg.active_service)?;
+        let target_groups = bound_target_groups(
+            host,
+            &self.settings.target_group_binding_api_version,
+            &ns,
+            &bg.active_service,
+        )?;
         let delay = bg
             .scale_down_delay_seconds
             .unwrap_or(DEFAULT_BLUE_GREEN_SCALE_DOWN_SECONDS);

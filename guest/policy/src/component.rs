@@ -3,7 +3,9 @@
 //! the WIT imports. Only conversions live here; every decision is in the native modules.
 
 use crate::host::{self, Host};
-use crate::{action, api, conditions, elb, error, managed, pingpong, plan, reconcile, verify};
+use crate::{
+    action, api, conditions, elb, error, managed, pingpong, plan, reconcile, verification, verify,
+};
 
 wit_bindgen::generate!({
     world: "strategy",
@@ -32,18 +34,103 @@ impl wr::Guest for Component {
         rollout_json: String,
         settings: wr::Settings,
     ) -> Result<wr::Outcome, wt::StrategyError> {
-        let settings = reconcile::Settings {
-            verify: settings.verify,
-            ingress_classes: settings.ingress_classes,
-            resource_tag_key: settings.resource_tag_key,
-        };
-        let out =
-            reconcile::reconcile(&mut WitHost, &rollout_json, &settings).map_err(strategy_error)?;
+        let out = reconcile::reconcile(&mut WitHost, &rollout_json, &settings_from_wit(settings))
+            .map_err(strategy_error)?;
         Ok(wr::Outcome {
             status_json: out.status_json,
             requeue_after_ms: out.requeue_after_ms,
             events: out.events.into_iter().map(event_to_wit).collect(),
         })
+    }
+
+    fn verify(
+        rollout_json: String,
+        settings: wr::Settings,
+        desired_canary_weight: Option<u32>,
+    ) -> Result<wr::Verification, wt::StrategyError> {
+        let v = verification::verify_rollout_json(
+            &mut WitHost,
+            &rollout_json,
+            &settings_from_wit(settings),
+            desired_canary_weight,
+        )
+        .map_err(strategy_error)?;
+        Ok(wr::Verification {
+            rollout: v.rollout,
+            desired_canary_weight: v.desired_canary_weight,
+            verified: v.verified,
+            ingresses: v
+                .ingresses
+                .into_iter()
+                .map(|i| wr::IngressVerification {
+                    ingress: i.ingress,
+                    hostname: i.hostname,
+                    verdict: weight_verdict_to_wit(i.verdict),
+                })
+                .collect(),
+            targets: v
+                .targets
+                .into_iter()
+                .map(|t| wr::TargetVerification {
+                    role: t.role,
+                    service: t.service,
+                    target_group_arn: t.target_group_arn,
+                    target_type: t.target_type,
+                    endpoint_ips: t.endpoint_ips,
+                    targets: t.targets.into_iter().map(target_health_to_wit).collect(),
+                    verdict: t.verdict.map(ip_verdict_to_wit),
+                })
+                .collect(),
+        })
+    }
+}
+
+fn settings_from_wit(s: wr::Settings) -> reconcile::Settings {
+    reconcile::Settings {
+        verify: s.verify,
+        ingress_classes: s.ingress_classes,
+        resource_tag_key: s.resource_tag_key,
+        cluster_tag_key: s.cluster_tag_key,
+        cluster_name: s.cluster_name,
+        target_group_binding_api_version: s.target_group_binding_api_version,
+    }
+}
+
+fn weight_verdict_to_wit(v: verify::WeightVerdict) -> wp::WeightVerdict {
+    wp::WeightVerdict {
+        verified: v.verified,
+        load_balancer_arn: v.load_balancer_arn,
+        canary_target_group_arn: v.canary_target_group_arn,
+        stable_target_group_arn: v.stable_target_group_arn,
+        desired_canary_weight: v.desired_canary_weight,
+        desired_stable_weight: v.desired_stable_weight,
+        rules: v
+            .rules
+            .into_iter()
+            .map(|r| wp::RuleWeights {
+                rule_arn: r.rule_arn,
+                observed_canary: r.observed_canary,
+                observed_stable: r.observed_stable,
+                matches: r.matches,
+            })
+            .collect(),
+        differences: v.differences,
+    }
+}
+
+fn ip_verdict_to_wit(v: verify::IpVerdict) -> wp::IpVerdict {
+    wp::IpVerdict {
+        verified: v.verified,
+        ips: v
+            .ips
+            .into_iter()
+            .map(|s| wp::IpStatus {
+                ip: s.ip,
+                registered: s.registered,
+                state: s.state.map(state_to_wit),
+            })
+            .collect(),
+        missing: v.missing,
     }
 }
 
@@ -177,49 +264,27 @@ impl wp::Guest for Component {
             service_port: check.service_port,
             desired_canary_weight: check.desired_canary_weight,
             resource_tag_key: check.resource_tag_key,
+            required_tags: check
+                .required_tags
+                .into_iter()
+                .map(|t| elb::Tag {
+                    key: t.key,
+                    value: t.value,
+                })
+                .collect(),
             load_balancer: load_balancer(check.load_balancer),
             rules: check.rules.into_iter().map(rule).collect(),
             target_groups: check.target_groups.into_iter().map(target_group).collect(),
             tags: check.tags.into_iter().map(resource_tags).collect(),
         };
-        let v = api::verify_weights(&native).map_err(strategy_error)?;
-        Ok(wp::WeightVerdict {
-            verified: v.verified,
-            load_balancer_arn: v.load_balancer_arn,
-            canary_target_group_arn: v.canary_target_group_arn,
-            stable_target_group_arn: v.stable_target_group_arn,
-            desired_canary_weight: v.desired_canary_weight,
-            desired_stable_weight: v.desired_stable_weight,
-            rules: v
-                .rules
-                .into_iter()
-                .map(|r| wp::RuleWeights {
-                    rule_arn: r.rule_arn,
-                    observed_canary: r.observed_canary,
-                    observed_stable: r.observed_stable,
-                    matches: r.matches,
-                })
-                .collect(),
-            differences: v.differences,
-        })
+        api::verify_weights(&native)
+            .map(weight_verdict_to_wit)
+            .map_err(strategy_error)
     }
 
     fn verify_ips(endpoint_ips: Vec<String>, targets: Vec<wit_elb::TargetHealth>) -> wp::IpVerdict {
         let targets: Vec<elb::TargetHealth> = targets.into_iter().map(target_health).collect();
-        let v = api::verify_ips(&endpoint_ips, &targets);
-        wp::IpVerdict {
-            verified: v.verified,
-            ips: v
-                .ips
-                .into_iter()
-                .map(|s| wp::IpStatus {
-                    ip: s.ip,
-                    registered: s.registered,
-                    state: s.state.map(state_to_wit),
-                })
-                .collect(),
-            missing: v.missing,
-        }
+        ip_verdict_to_wit(api::verify_ips(&endpoint_ips, &targets))
     }
 }
 
@@ -414,6 +479,15 @@ fn target_health(t: wit_elb::TargetHealth) -> elb::TargetHealth {
         id: t.id,
         port: t.port,
         state: state_from_wit(t.state),
+        reason: t.reason,
+    }
+}
+
+fn target_health_to_wit(t: elb::TargetHealth) -> wit_elb::TargetHealth {
+    wit_elb::TargetHealth {
+        id: t.id,
+        port: t.port,
+        state: state_to_wit(t.state),
         reason: t.reason,
     }
 }

@@ -28,6 +28,7 @@ pub mod status;
 pub mod targets;
 mod traffic;
 pub mod validate;
+pub mod verification;
 pub mod verify;
 pub mod workload;
 

@@ -16,9 +16,10 @@ use crate::status::{
     AlbStatus, AwsResourceRef, PauseCondition, RolloutStatus, TrafficWeights, WeightDestination,
     parse_rfc3339, rfc3339,
 };
+use crate::targets::DEFAULT_TARGET_GROUP_BINDING_API;
 use crate::traffic::{arn_name, release_ingresses};
 use crate::validate::validate;
-use crate::verify::{DEFAULT_RESOURCE_TAG, WeightVerdict};
+use crate::verify::{DEFAULT_CLUSTER_TAG, DEFAULT_RESOURCE_TAG, WeightVerdict};
 
 /// How long to wait before looking at the load balancer again while something is unverified.
 pub const VERIFY_RETRY_MS: u64 = 5_000;
@@ -29,6 +30,7 @@ pub const CANARY_PAUSE: &str = "CanaryPauseStep";
 
 /// How the host configures a pass (the WIT `settings`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Settings {
     /// Gate weight changes, promotion and scale-down on the load balancer (weight and target IP
     /// verification). Off only to show what the gates prevent.
@@ -37,6 +39,13 @@ pub struct Settings {
     pub ingress_classes: Vec<String>,
     /// The tag key that names a target group's Ingress backend.
     pub resource_tag_key: String,
+    /// The tag key that names the cluster a target group belongs to.
+    pub cluster_tag_key: String,
+    /// This cluster's name: when set, a target group counts only if it carries
+    /// `cluster_tag_key` with this value (for accounts shared by several clusters).
+    pub cluster_name: Option<String>,
+    /// The apiVersion of TargetGroupBinding objects.
+    pub target_group_binding_api_version: String,
 }
 
 impl Default for Settings {
@@ -45,6 +54,9 @@ impl Default for Settings {
             verify: true,
             ingress_classes: vec!["alb".to_string()],
             resource_tag_key: DEFAULT_RESOURCE_TAG.to_string(),
+            cluster_tag_key: DEFAULT_CLUSTER_TAG.to_string(),
+            cluster_name: None,
+            target_group_binding_api_version: DEFAULT_TARGET_GROUP_BINDING_API.to_string(),
         }
     }
 }

@@ -11,15 +11,25 @@ use crate::host::{Host, ObjectKind};
 use crate::verify::verify_ips;
 use crate::workload::pod_ips;
 
-/// `elbv2.k8s.aws/v1beta1` TargetGroupBinding.
-pub fn target_group_binding_kind() -> ObjectKind {
-    ObjectKind::new("elbv2.k8s.aws/v1beta1", "TargetGroupBinding")
+/// The apiVersion of the AWS Load Balancer Controller's TargetGroupBinding (EKS Auto Mode
+/// serves its own, `eks.amazonaws.com/v1`).
+pub const DEFAULT_TARGET_GROUP_BINDING_API: &str = "elbv2.k8s.aws/v1beta1";
+
+/// The TargetGroupBinding kind at `api_version`.
+pub fn target_group_binding_kind(api_version: &str) -> ObjectKind {
+    ObjectKind::new(api_version, "TargetGroupBinding")
 }
 
-/// The target group ARNs bound to a Service in a namespace.
-pub fn bound_target_groups<H: Host>(host: &mut H, ns: &str, service: &str) -> Result<Vec<String>> {
+/// The target group ARNs bound to a Service in a namespace, by the TargetGroupBindings of
+/// `api_version`.
+pub fn bound_target_groups<H: Host>(
+    host: &mut H,
+    api_version: &str,
+    ns: &str,
+    service: &str,
+) -> Result<Vec<String>> {
     let mut arns = Vec::new();
-    for json in host.list(&target_group_binding_kind(), ns, "")? {
+    for json in host.list(&target_group_binding_kind(api_version), ns, "")? {
         let tgb: Value = serde_json::from_str(&json).map_err(|e| {
             HostError::Invalid(format!("TargetGroupBinding from the host is not JSON: {e}"))
         })?;

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::action::{Annotation, action_key, build_action};
 use crate::conditions::build_header_route;
+use crate::elb::Tag;
 use crate::error::{HostError, Result, StrategyError};
 use crate::host::{Host, Level, ObjectKind, PatchType};
 use crate::ingress::{Ingress, class_matches};
@@ -17,6 +18,7 @@ use crate::managed::{read_managed, update_managed};
 use crate::pingpong::service_roles;
 use crate::reconcile::Settings;
 use crate::spec::Rollout;
+use crate::verification::IngressVerification;
 use crate::verify::{WeightCheck, WeightVerdict, verify_weights};
 use crate::workload::namespace;
 
@@ -239,16 +241,45 @@ pub(crate) fn verify_all<H: Host>(
     weight: u32,
     settings: &Settings,
 ) -> Result<Vec<WeightVerdict>, HostError> {
+    Ok(verify_ingresses(host, rollout, weight, settings)?
+        .into_iter()
+        .map(|i| i.verdict)
+        .collect())
+}
+
+/// The tags a target group must carry besides its resource tag: the cluster tag, when a
+/// cluster name is configured.
+fn required_tags(settings: &Settings) -> Vec<Tag> {
+    settings
+        .cluster_name
+        .iter()
+        .filter(|_| !settings.cluster_tag_key.is_empty())
+        .map(|name| Tag {
+            key: settings.cluster_tag_key.clone(),
+            value: name.clone(),
+        })
+        .collect()
+}
+
+/// Weight verification on every Ingress of the Rollout, with the Ingress and the hostname
+/// each verdict is about.
+pub(crate) fn verify_ingresses<H: Host>(
+    host: &mut H,
+    rollout: &Rollout,
+    weight: u32,
+    settings: &Settings,
+) -> Result<Vec<IngressVerification>, HostError> {
     let roles = service_roles(rollout).map_err(|e| HostError::Invalid(e.to_string()))?;
     let alb = rollout
         .alb()
         .map_err(|e| HostError::Invalid(e.to_string()))?;
     let ns = namespace(rollout);
     let port = u32::try_from(alb.service_port).unwrap_or(0);
-    let mut verdicts = Vec::new();
+    let mut checked = Vec::new();
     for name in alb.ingress_names() {
         let json = host.get(&ObjectKind::ingress(), ns, name)?;
         let ingress = Ingress::from_json(&json).map_err(|e| HostError::Invalid(e.to_string()))?;
+        let hostname = ingress.hostnames().first().map(|h| h.to_string());
         let unverified = |why: String| WeightVerdict {
             verified: false,
             load_balancer_arn: String::new(),
@@ -259,34 +290,36 @@ pub(crate) fn verify_all<H: Host>(
             rules: Vec::new(),
             differences: vec![why],
         };
-        let Some(hostname) = ingress.hostnames().first().map(|h| h.to_string()) else {
-            verdicts.push(unverified(format!(
+        let verdict = match &hostname {
+            None => unverified(format!(
                 "{} has no load balancer hostname in its status yet",
                 ingress.display_name()
-            )));
-            continue;
+            )),
+            Some(hostname) => match observe_alb(host, hostname)? {
+                None => unverified(format!("no load balancer has the DNS name {hostname}")),
+                Some(observed) => verify_weights(&WeightCheck {
+                    ingress_namespace: ns.to_string(),
+                    ingress_name: name.to_string(),
+                    canary_service: roles.canary_service.clone(),
+                    stable_service: roles.stable_service.clone(),
+                    service_port: port,
+                    desired_canary_weight: weight,
+                    resource_tag_key: settings.resource_tag_key.clone(),
+                    required_tags: required_tags(settings),
+                    load_balancer: observed.load_balancer,
+                    rules: observed.rules,
+                    target_groups: observed.target_groups,
+                    tags: observed.tags,
+                }),
+            },
         };
-        let Some(observed) = observe_alb(host, &hostname)? else {
-            verdicts.push(unverified(format!(
-                "no load balancer has the DNS name {hostname}"
-            )));
-            continue;
-        };
-        verdicts.push(verify_weights(&WeightCheck {
-            ingress_namespace: ns.to_string(),
-            ingress_name: name.to_string(),
-            canary_service: roles.canary_service.clone(),
-            stable_service: roles.stable_service.clone(),
-            service_port: port,
-            desired_canary_weight: weight,
-            resource_tag_key: settings.resource_tag_key.clone(),
-            load_balancer: observed.load_balancer,
-            rules: observed.rules,
-            target_groups: observed.target_groups,
-            tags: observed.tags,
-        }));
+        checked.push(IngressVerification {
+            ingress: name.to_string(),
+            hostname,
+            verdict,
+        });
     }
-    Ok(verdicts)
+    Ok(checked)
 }
 
 /// The names of `trafficRouting.managedRoutes`.

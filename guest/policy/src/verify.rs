@@ -6,11 +6,16 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::elb::{LoadBalancer, ResourceTags, Rule, TargetGroup, TargetHealth, TargetHealthState};
+use crate::elb::{
+    LoadBalancer, ResourceTags, Rule, Tag, TargetGroup, TargetHealth, TargetHealthState,
+};
 
 /// The tag the AWS Load Balancer Controller puts on a target group to name its Ingress backend,
 /// `<namespace>/<ingress>-<service>:<port>`.
 pub const DEFAULT_RESOURCE_TAG: &str = "ingress.k8s.aws/resource";
+
+/// The tag the AWS Load Balancer Controller puts on a target group to name its cluster.
+pub const DEFAULT_CLUSTER_TAG: &str = "elbv2.k8s.aws/cluster";
 
 /// What weight verification compares for one Ingress (the WIT `weight-check`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +34,10 @@ pub struct WeightCheck {
     pub desired_canary_weight: u32,
     /// The tag key naming a target group's backend.
     pub resource_tag_key: String,
+    /// Tags a target group must also carry to count (the cluster tag, when a cluster name is
+    /// configured).
+    #[serde(default)]
+    pub required_tags: Vec<Tag>,
     /// The load balancer.
     pub load_balancer: LoadBalancer,
     /// The rules of all its listeners.
@@ -127,9 +136,13 @@ pub fn verify_weights(check: &WeightCheck) -> WeightVerdict {
             .iter()
             .find(|tg| {
                 tags.get(tg.arn.as_str()).is_some_and(|t| {
-                    t.tags
-                        .iter()
-                        .any(|tag| tag.key == check.resource_tag_key && tag.value == id)
+                    let has = |key: &str, value: &str| {
+                        t.tags
+                            .iter()
+                            .any(|tag| tag.key == key && tag.value == value)
+                    };
+                    has(&check.resource_tag_key, &id)
+                        && check.required_tags.iter().all(|r| has(&r.key, &r.value))
                 })
             })
             .map(|tg| tg.arn.clone());
@@ -143,8 +156,13 @@ pub fn verify_weights(check: &WeightCheck) -> WeightVerdict {
         ("stable", &stable_id, &stable_arn),
     ] {
         if arn.is_none() {
+            let extra: String = check
+                .required_tags
+                .iter()
+                .map(|t| format!(" and {}={}", t.key, t.value))
+                .collect();
             differences.push(format!(
-                "no {role} target group on {} is tagged {}={id}",
+                "no {role} target group on {} is tagged {}={id}{extra}",
                 check.load_balancer.name, check.resource_tag_key
             ));
         }

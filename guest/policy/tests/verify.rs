@@ -73,6 +73,7 @@ fn check(desired: u32, rules: Vec<Rule>) -> WeightCheck {
         service_port: 80,
         desired_canary_weight: desired,
         resource_tag_key: DEFAULT_RESOURCE_TAG.into(),
+        required_tags: Vec::new(),
         load_balancer: LoadBalancer {
             arn: LB.into(),
             name: "k8s-shop-web-abc".into(),
@@ -190,4 +191,29 @@ fn header_route_rules_are_not_part_of_the_split() {
     let v = verify_weights(&check(20, vec![rule("r1", Some(20), Some(80)), header]));
     assert!(v.verified, "{:?}", v.differences);
     assert_eq!(v.rules.len(), 1);
+}
+
+#[test]
+fn a_required_cluster_tag_excludes_another_clusters_target_groups() {
+    let rules = vec![rule("r1", Some(10), Some(90))];
+    let mut c = check(10, rules);
+    c.required_tags = vec![Tag {
+        key: "elbv2.k8s.aws/cluster".into(),
+        value: "prod".into(),
+    }];
+    let v = verify_weights(&c);
+    assert!(!v.verified);
+    assert_eq!(v.canary_target_group_arn, None);
+    assert_eq!(
+        v.differences[0],
+        "no canary target group on k8s-shop-web-abc is tagged \
+         ingress.k8s.aws/resource=shop/web-canary-svc:80 and elbv2.k8s.aws/cluster=prod"
+    );
+    for tags in &mut c.tags {
+        tags.tags.push(Tag {
+            key: "elbv2.k8s.aws/cluster".into(),
+            value: "prod".into(),
+        });
+    }
+    assert!(verify_weights(&c).verified);
 }

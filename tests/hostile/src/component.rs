@@ -56,6 +56,14 @@ impl wr::Guest for Hostile {
             }],
         })
     }
+
+    fn verify(
+        _: String,
+        _: wr::Settings,
+        _: Option<u32>,
+    ) -> Result<wr::Verification, wt::StrategyError> {
+        refuse()
+    }
 }
 
 impl wp::Guest for Hostile {

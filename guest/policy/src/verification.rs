@@ -1,0 +1,188 @@
+//! One verification of a Rollout against its load balancer, with everything it compared (the
+//! WIT `verify` export, and `albatross verify`): for each Ingress, the desired weights against
+//! every listener rule of the ALB its hostname names; for the canary and stable Services, their
+//! endpoint IPs against the targets registered in their target groups (found by tag on the ALB
+//! and by TargetGroupBinding), with each target's health. Nothing is written.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::elb::TargetHealth;
+use crate::error::{HostError, Result};
+use crate::host::{Host, ObjectKind};
+use crate::pingpong::service_roles;
+use crate::reconcile::Settings;
+use crate::spec::Rollout;
+use crate::targets::bound_target_groups;
+use crate::traffic::verify_ingresses;
+use crate::verify::{IpVerdict, WeightVerdict, verify_ips};
+use crate::workload::namespace;
+
+/// Weight verification of one Ingress (the WIT `ingress-verification`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngressVerification {
+    /// The Ingress's name.
+    pub ingress: String,
+    /// Its load balancer hostname, from its status.
+    pub hostname: Option<String>,
+    /// What its load balancer carries against what is desired.
+    pub verdict: WeightVerdict,
+}
+
+/// Target IP verification of one target group of one Service (the WIT
+/// `target-verification`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetVerification {
+    /// `canary` or `stable`.
+    pub role: String,
+    /// The Service.
+    pub service: String,
+    /// The target group.
+    pub target_group_arn: String,
+    /// Its target type (`ip` or `instance`).
+    pub target_type: String,
+    /// The Service's ready endpoint IPs.
+    pub endpoint_ips: Vec<String>,
+    /// The targets registered in the target group, with their health.
+    pub targets: Vec<TargetHealth>,
+    /// The comparison, for an `ip` target group (instance targets are nodes, not pod IPs).
+    pub verdict: Option<IpVerdict>,
+}
+
+/// Everything one verification compared (the WIT `verification`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// The Rollout, as `namespace/name`.
+    pub rollout: String,
+    /// The canary weight compared against.
+    pub desired_canary_weight: u32,
+    /// Every Ingress carries the desired weights and every endpoint IP is registered.
+    pub verified: bool,
+    /// One entry per Ingress of the Rollout.
+    pub ingresses: Vec<IngressVerification>,
+    /// One entry per target group of the canary and stable Services.
+    pub targets: Vec<TargetVerification>,
+}
+
+/// The canary weight a Rollout wants on its load balancer now: the weight its status records
+/// as set (`status.canary.weights.canary.weight`), else 0.
+pub fn current_canary_weight(rollout: &Rollout) -> u32 {
+    rollout
+        .status
+        .canary
+        .weights
+        .as_ref()
+        .map_or(0, |w| w.canary.weight)
+}
+
+/// The ready IPs of a Service's Endpoints object (none when it has no Endpoints).
+fn endpoint_ips<H: Host>(host: &mut H, ns: &str, service: &str) -> Result<Vec<String>> {
+    let json = match host.get(&ObjectKind::new("v1", "Endpoints"), ns, service) {
+        Ok(json) => json,
+        Err(HostError::NotFound(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let endpoints: Value = serde_json::from_str(&json).map_err(|e| {
+        HostError::Invalid(format!(
+            "Endpoints {ns}/{service} from the host is not JSON: {e}"
+        ))
+    })?;
+    Ok(endpoints["subsets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["addresses"].as_array().into_iter().flatten())
+        .filter_map(|a| a["ip"].as_str().map(str::to_string))
+        .collect())
+}
+
+/// Verifies the Rollout given as JSON (validated first); see [`verify_rollout`].
+pub fn verify_rollout_json<H: Host>(
+    host: &mut H,
+    rollout_json: &str,
+    settings: &Settings,
+    desired: Option<u32>,
+) -> Result<Verification> {
+    let rollout = crate::api::parse_rollout(rollout_json)?;
+    verify_rollout(host, &rollout, settings, desired)
+}
+
+/// Verifies `rollout` against its load balancer at `desired` canary weight (default: the
+/// weight its status records). ELBv2 and cluster failures are returned as errors: a
+/// verification that could not look is not a verdict.
+pub fn verify_rollout<H: Host>(
+    host: &mut H,
+    rollout: &Rollout,
+    settings: &Settings,
+    desired: Option<u32>,
+) -> Result<Verification> {
+    let weight = desired
+        .unwrap_or_else(|| current_canary_weight(rollout))
+        .min(100);
+    let ns = namespace(rollout).to_string();
+    let roles = service_roles(rollout)?;
+    let ingresses = verify_ingresses(host, rollout, weight, settings)?;
+    let mut wanted: Vec<(&str, &String, Vec<String>)> = Vec::new();
+    for (role, service) in [
+        ("canary", &roles.canary_service),
+        ("stable", &roles.stable_service),
+    ] {
+        let mut arns: Vec<String> = ingresses
+            .iter()
+            .filter_map(|i| match role {
+                "canary" => i.verdict.canary_target_group_arn.clone(),
+                _ => i.verdict.stable_target_group_arn.clone(),
+            })
+            .collect();
+        match bound_target_groups(
+            host,
+            &settings.target_group_binding_api_version,
+            &ns,
+            service,
+        ) {
+            Ok(bound) => arns.extend(bound),
+            Err(crate::StrategyError::Host(HostError::NotFound(_))) => {}
+            Err(e) => return Err(e),
+        }
+        arns.sort();
+        arns.dedup();
+        wanted.push((role, service, arns));
+    }
+    let all: Vec<String> = wanted.iter().flat_map(|(_, _, a)| a.clone()).collect();
+    let groups = if all.is_empty() {
+        Vec::new()
+    } else {
+        host.describe_target_groups(None, &all)?
+    };
+    let mut targets = Vec::new();
+    for (role, service, arns) in wanted {
+        if arns.is_empty() {
+            continue;
+        }
+        let ips = endpoint_ips(host, &ns, service)?;
+        for tg in groups.iter().filter(|g| arns.contains(&g.arn)) {
+            let registered = host.describe_target_health(&tg.arn)?;
+            let verdict = (tg.target_type == "ip").then(|| verify_ips(&ips, &registered));
+            targets.push(TargetVerification {
+                role: role.to_string(),
+                service: service.clone(),
+                target_group_arn: tg.arn.clone(),
+                target_type: tg.target_type.clone(),
+                endpoint_ips: ips.clone(),
+                targets: registered,
+                verdict,
+            });
+        }
+    }
+    let verified = ingresses.iter().all(|i| i.verdict.verified)
+        && targets
+            .iter()
+            .all(|t| t.verdict.as_ref().is_none_or(|v| v.verified));
+    Ok(Verification {
+        rollout: format!("{ns}/{}", rollout.metadata.name),
+        desired_canary_weight: weight,
+        verified,
+        ingresses,
+        targets,
+    })
+}

@@ -1,0 +1,151 @@
+//! A read-only cluster made of manifest files, for `albatross verify`: `get` and `list` answer
+//! from the objects given (Rollout, Ingresses with their status hostname, Services, Endpoints,
+//! TargetGroupBindings), label selectors of `key=value` terms filter lists, and every write is
+//! refused with `forbidden` (verification writes nothing). The ELBv2 half comes from elsewhere;
+//! here those calls are refused like the offline host's. The clock is the system clock and
+//! module logs go to tracing.
+
+use albatross_policy::HostError;
+use albatross_policy::elb::{
+    Listener, LoadBalancer, ResourceTags, Rule, TargetGroup, TargetHealth,
+};
+use albatross_policy::host::{Event, Host, Level, ObjectKind, PatchType};
+use albatross_sim::labels::{label_map, parse_selector, selector_matches};
+use albatross_sim::store::Store;
+use serde_json::{Value, json};
+
+use crate::offline::OfflineHost;
+
+/// The objects of some manifests, read-only.
+#[derive(Debug, Clone, Default)]
+pub struct ManifestHost {
+    store: Store,
+}
+
+fn refuse<T>(what: &str) -> Result<T, HostError> {
+    Err(HostError::Forbidden(format!(
+        "{what}: this host is read-only (albatross verify writes nothing)"
+    )))
+}
+
+impl ManifestHost {
+    /// A cluster holding `objects`; an object without kind or name is an error that says which.
+    pub fn new(objects: &[Value]) -> Result<Self, HostError> {
+        let mut store = Store::default();
+        for (i, object) in objects.iter().enumerate() {
+            let kind = object["kind"].as_str().ok_or_else(|| {
+                HostError::Invalid(format!("manifest object {} has no kind", i + 1))
+            })?;
+            store.put(kind, object.clone())?;
+        }
+        Ok(ManifestHost { store })
+    }
+
+    /// Adds an Endpoints object for `service` in `namespace` with `ips` as ready addresses
+    /// (replacing one from the manifests).
+    pub fn set_endpoints(
+        &mut self,
+        namespace: &str,
+        service: &str,
+        ips: &[String],
+    ) -> Result<(), HostError> {
+        let addresses: Vec<Value> = ips.iter().map(|ip| json!({ "ip": ip })).collect();
+        self.store.put(
+            "Endpoints",
+            json!({
+                "apiVersion": "v1",
+                "kind": "Endpoints",
+                "metadata": { "name": service, "namespace": namespace },
+                "subsets": [{ "addresses": addresses }],
+            }),
+        )
+    }
+}
+
+impl Host for ManifestHost {
+    fn get(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<String, HostError> {
+        self.store
+            .get(&kind.kind, ns, name)
+            .map(Value::to_string)
+            .ok_or_else(|| {
+                HostError::NotFound(format!(
+                    "{} {ns}/{name} is not in the manifests given",
+                    kind.kind
+                ))
+            })
+    }
+
+    fn list(&mut self, kind: &ObjectKind, ns: &str, sel: &str) -> Result<Vec<String>, HostError> {
+        let selector = parse_selector(sel)?;
+        Ok(self
+            .store
+            .list(&kind.kind, ns)
+            .filter(|o| selector_matches(&selector, &label_map(&o["metadata"]["labels"])))
+            .map(Value::to_string)
+            .collect())
+    }
+
+    fn create(&mut self, kind: &ObjectKind, ns: &str, _json: &str) -> Result<String, HostError> {
+        refuse(&format!("create {} in {ns}", kind.kind))
+    }
+
+    fn patch(
+        &mut self,
+        kind: &ObjectKind,
+        ns: &str,
+        name: &str,
+        _patch_type: PatchType,
+        _patch_json: &str,
+        _subresource: Option<&str>,
+    ) -> Result<String, HostError> {
+        refuse(&format!("patch {} {ns}/{name}", kind.kind))
+    }
+
+    fn delete(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<(), HostError> {
+        refuse(&format!("delete {} {ns}/{name}", kind.kind))
+    }
+
+    fn record_event(&mut self, event: &Event) -> Result<(), HostError> {
+        refuse(&format!("record event {}", event.reason))
+    }
+
+    fn describe_load_balancers(
+        &mut self,
+        n: &[String],
+        a: &[String],
+    ) -> Result<Vec<LoadBalancer>, HostError> {
+        OfflineHost.describe_load_balancers(n, a)
+    }
+
+    fn describe_listeners(&mut self, lb: &str) -> Result<Vec<Listener>, HostError> {
+        OfflineHost.describe_listeners(lb)
+    }
+
+    fn describe_rules(&mut self, listener: &str) -> Result<Vec<Rule>, HostError> {
+        OfflineHost.describe_rules(listener)
+    }
+
+    fn describe_target_groups(
+        &mut self,
+        lb: Option<&str>,
+        a: &[String],
+    ) -> Result<Vec<TargetGroup>, HostError> {
+        OfflineHost.describe_target_groups(lb, a)
+    }
+
+    fn describe_tags(&mut self, a: &[String]) -> Result<Vec<ResourceTags>, HostError> {
+        OfflineHost.describe_tags(a)
+    }
+
+    fn describe_target_health(&mut self, tg: &str) -> Result<Vec<TargetHealth>, HostError> {
+        OfflineHost.describe_target_health(tg)
+    }
+
+    fn now_millis(&mut self) -> u64 {
+        OfflineHost.now_millis()
+    }
+
+    fn log(&mut self, level: Level, message: &str, fields: &[(&str, &str)]) {
+        OfflineHost.log(level, message, fields);
+    }
+}
