@@ -5,18 +5,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use albatross::aws::blocking::{AwsHost, BlockingElbv2};
+use albatross::aws::blocking::BlockingElbv2;
 use albatross::aws::cache::{DEFAULT_TTL, Elbv2Cache};
 use albatross::aws::config::{AwsOptions, elbv2_client};
 use albatross::aws::describe::Elbv2Api;
 use albatross::aws::metrics::Elbv2Metrics;
 use albatross::calls::{Call, Function, call_native, call_wasm};
 use albatross::engine::{DEFAULT_MODULE_NAME, StrategyModule, new_engine};
-use albatross::manifest_host::ManifestHost;
 use albatross::simulate::{
     WasmReconciler, format_findings, format_timeline, lint_manifests, read_manifests, read_scenario,
 };
-use albatross::verify_report::{call_verify, format_report};
+use albatross::verify_report::{VerifyRequest, format_report, verify_manifests};
 use albatross_policy::StrategyError;
 use albatross_policy::reconcile::Settings;
 use albatross_sim::runner::{NativeReconciler, run as run_scenario};
@@ -106,7 +105,7 @@ enum Command {
     ///   albatross verify rollout.yaml ingress.yaml services.yaml --endpoints guestbook-canary=10.0.1.7,10.0.1.8
     ///   albatross verify manifests.yaml --weight 10 --aws-endpoint-url http://127.0.0.1:5000 --region us-east-1
     #[command(verbatim_doc_comment)]
-    Verify(VerifyArgs),
+    Verify(Box<VerifyArgs>),
     /// Call one exported function of a strategy module with JSON input and print its result.
     ///
     /// The input is a JSON object read from --input or standard input; each function's fields
@@ -172,9 +171,13 @@ struct AwsArgs {
     /// Another ELBv2 endpoint: an emulator, a VPC endpoint, another partition.
     #[arg(long, env = "ALBATROSS_AWS_ENDPOINT_URL", value_name = "URL")]
     aws_endpoint_url: Option<String>,
-    /// Attempts per ELBv2 call (adaptive retry on throttling and 5xx) before it is given up.
+    /// Attempts per ELBv2 call (retry on throttling and 5xx) before it is given up.
     #[arg(long, default_value_t = 3, value_name = "N")]
     aws_max_attempts: u32,
+    /// `adaptive` backs off and also slows the client down after throttling; `standard`
+    /// only backs off.
+    #[arg(long, default_value = "adaptive", value_parser = ["adaptive", "standard"], value_name = "MODE")]
+    aws_retry_mode: String,
 }
 
 impl AwsArgs {
@@ -183,6 +186,7 @@ impl AwsArgs {
             region: self.region.clone(),
             endpoint_url: self.aws_endpoint_url.clone(),
             max_attempts: self.aws_max_attempts,
+            adaptive: self.aws_retry_mode == "adaptive",
             ..AwsOptions::default()
         }
     }
@@ -343,25 +347,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Picks the Rollout to verify: the one named, or the only one.
-fn pick_rollout<'a>(manifests: &'a [Value], name: Option<&str>) -> Result<&'a Value> {
-    let rollouts: Vec<&Value> = manifests
-        .iter()
-        .filter(|m| m["kind"] == "Rollout")
-        .collect();
-    match name {
-        Some(n) => rollouts
-            .into_iter()
-            .find(|r| r["metadata"]["name"] == n)
-            .with_context(|| format!("no Rollout named {n:?} in the files")),
-        None => match rollouts.as_slice() {
-            [one] => Ok(one),
-            [] => bail!("the files hold no Rollout"),
-            _ => bail!("the files hold several Rollouts: name one with --rollout"),
-        },
-    }
-}
-
 fn verify(args: &VerifyArgs) -> Result<ExitCode> {
     let VerifyArgs {
         files,
@@ -377,23 +362,6 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode> {
     for f in files {
         manifests.extend(read_manifests(f)?);
     }
-    let rollout = pick_rollout(&manifests, rollout.as_deref())?;
-    let namespace = albatross_policy::spec::namespace_of(rollout).to_string();
-    let mut cluster = ManifestHost::new(&manifests).context("reading the manifests")?;
-    for spec in endpoints {
-        let (service, ips) = spec
-            .split_once('=')
-            .with_context(|| format!("--endpoints {spec:?}: expected SERVICE=IP,IP,..."))?;
-        let ips: Vec<String> = ips
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
-        cluster
-            .set_endpoints(&namespace, service, &ips)
-            .with_context(|| format!("--endpoints {spec:?}"))?;
-    }
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     let options = aws.options();
     let client = runtime.block_on(elbv2_client(&options));
@@ -408,14 +376,14 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode> {
         Some(path) => StrategyModule::from_file(&engine, path)?,
         None => StrategyModule::builtin(&engine)?,
     };
-    let backend = Box::new(AwsHost { cluster, elbv2 });
-    let verification = call_verify(
-        &module,
-        backend,
-        &rollout.to_string(),
-        &tags.settings(),
-        *weight,
-    )?;
+    let request = VerifyRequest {
+        manifests: &manifests,
+        rollout: rollout.as_deref(),
+        endpoints,
+        weight: *weight,
+        settings: tags.settings(),
+    };
+    let verification = verify_manifests(&module, elbv2, &request)?;
     let v = match verification {
         Ok(v) => v,
         Err(e) => {

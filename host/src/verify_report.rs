@@ -8,8 +8,13 @@ use std::fmt::Write as _;
 use albatross_policy::StrategyError;
 use albatross_policy::host::Host;
 use albatross_policy::reconcile::Settings;
+use albatross_policy::spec::namespace_of;
 use albatross_policy::verification::Verification;
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::Value;
+
+use crate::aws::blocking::{AwsHost, BlockingElbv2};
+use crate::manifest_host::ManifestHost;
 
 use crate::bindings::{convert, settings as wit_settings};
 use crate::engine::{StrategyModule, describe_failure};
@@ -45,6 +50,73 @@ pub fn call_verify(
         Ok(v) => Ok(convert(&v).context("reading the module's verification")?),
         Err(e) => Err(convert(&e).context("reading the module's error")?),
     })
+}
+
+/// What `albatross verify` is asked: manifests, which Rollout, endpoint IPs as
+/// `SERVICE=IP,IP,...`, the weight to verify (default: the Rollout's status) and the settings.
+pub struct VerifyRequest<'a> {
+    /// The objects read from the manifest files.
+    pub manifests: &'a [Value],
+    /// The Rollout to verify, when the manifests hold several.
+    pub rollout: Option<&'a str>,
+    /// Endpoint IPs per Service, as `SERVICE=IP,IP,...`.
+    pub endpoints: &'a [String],
+    /// The canary weight to verify instead of the status's.
+    pub weight: Option<u32>,
+    /// Tag keys, cluster name, TargetGroupBinding apiVersion.
+    pub settings: Settings,
+}
+
+/// Picks the Rollout to verify: the one named, or the only one.
+pub fn pick_rollout<'a>(manifests: &'a [Value], name: Option<&str>) -> Result<&'a Value> {
+    let rollouts: Vec<&Value> = manifests
+        .iter()
+        .filter(|m| m["kind"] == "Rollout")
+        .collect();
+    match name {
+        Some(n) => rollouts
+            .into_iter()
+            .find(|r| r["metadata"]["name"] == n)
+            .with_context(|| format!("no Rollout named {n:?} in the files")),
+        None => match rollouts.as_slice() {
+            [one] => Ok(one),
+            [] => bail!("the files hold no Rollout"),
+            _ => bail!("the files hold several Rollouts: name one with --rollout"),
+        },
+    }
+}
+
+/// Verifies the Rollout of `request` through `module`, the cluster read from the manifests
+/// (plus the endpoint IPs given) and the ELBv2 calls of `elbv2`.
+pub fn verify_manifests(
+    module: &StrategyModule,
+    elbv2: BlockingElbv2,
+    request: &VerifyRequest<'_>,
+) -> Result<Result<Verification, StrategyError>> {
+    let rollout = pick_rollout(request.manifests, request.rollout)?;
+    let namespace = namespace_of(rollout).to_string();
+    let mut cluster = ManifestHost::new(request.manifests).context("reading the manifests")?;
+    for spec in request.endpoints {
+        let (service, ips) = spec
+            .split_once('=')
+            .with_context(|| format!("--endpoints {spec:?}: expected SERVICE=IP,IP,..."))?;
+        let ips: Vec<String> = ips
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        cluster
+            .set_endpoints(&namespace, service, &ips)
+            .with_context(|| format!("--endpoints {spec:?}"))?;
+    }
+    call_verify(
+        module,
+        Box::new(AwsHost { cluster, elbv2 }),
+        &rollout.to_string(),
+        &request.settings,
+        request.weight,
+    )
 }
 
 fn weight_text(w: Option<u32>) -> String {

@@ -6,8 +6,12 @@ use std::time::Duration;
 
 use albatross::aws::cache::DEFAULT_TTL;
 use albatross::aws::config::AwsOptions;
+use albatross::simulate::read_manifests;
+use albatross::verify_report::{VerifyRequest, format_report, verify_manifests};
+use albatross_policy::reconcile::Settings;
 use albatross_policy::{HostError, StrategyError};
 use albatross_tests::alb::{self, Alb};
+use albatross_tests::default_module;
 use albatross_tests::throttle::{Mode, Proxy};
 use albatross_tests::verify_env::{Env, ingress, quick, rollout, service, verify};
 use serde_json::Value;
@@ -268,4 +272,77 @@ fn throttling_and_dropped_connections_are_typed_errors_and_verification_resumes(
     let v = verify(&manifests, ENDPOINTS, &manifests[0], &elbv2, None)
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(v.verified, "{v:#?}");
+}
+
+#[test]
+fn albatross_verify_reads_manifest_files_and_endpoint_flags_and_reports() {
+    let env = Env::start();
+    let alb = env.run(alb::build(
+        &env.admin,
+        (&env.vpc, &env.subnets),
+        ("shop", "web"),
+        ("canary-svc", "stable-svc"),
+        (0, 100),
+    ));
+    env.run(alb::register(&env.admin, &alb.canary_tg, &["10.1.0.7"]));
+    env.run(alb::register(
+        &env.admin,
+        &alb.stable_tg,
+        &["10.1.0.2", "10.1.0.3"],
+    ));
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/manifests/guestbook.yaml");
+    let mut manifests = read_manifests(&path).unwrap_or_else(|e| panic!("{e:#}"));
+    // The Ingress as the AWS Load Balancer Controller leaves it: with its hostname.
+    manifests.push(ingress("web", "root-svc", &alb.dns_name));
+    let endpoints = [
+        "canary-svc=10.1.0.7, 10.1.0.8".to_string(),
+        "stable-svc=10.1.0.2,10.1.0.3".to_string(),
+    ];
+    let request = |weight| VerifyRequest {
+        manifests: &manifests,
+        rollout: None,
+        endpoints: &endpoints,
+        weight,
+        settings: Settings::default(),
+    };
+    let elbv2 = env.elbv2(None, quick(), Duration::ZERO);
+    let v = verify_manifests(default_module(), elbv2.clone(), &request(Some(20)))
+        .unwrap_or_else(|e| panic!("{e:#}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!v.verified);
+    let report = format_report(&v);
+    assert!(
+        report.starts_with("Rollout shop/guestbook: desired canary 20 / stable 80\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "  ! listener rule 1 carries canary 0 / stable 100 (of 100), desired 20 / 80\n"
+        ),
+        "{report}"
+    );
+    assert!(report.contains("    ✓ 10.1.0.7 healthy\n"), "{report}");
+    assert!(
+        report.contains("    ✗ 10.1.0.8 not registered\n"),
+        "{report}"
+    );
+    assert!(report.contains("    ✓ 10.1.0.3 healthy\n"), "{report}");
+    assert!(
+        report.ends_with("NOT VERIFIED: see the ✗ and ! lines above\n"),
+        "{report}"
+    );
+    let endpoints = ["canary-svc=10.1.0.7".to_string()];
+    let v = verify_manifests(
+        default_module(),
+        elbv2,
+        &VerifyRequest {
+            endpoints: &endpoints,
+            ..request(None)
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(v.verified, "{}", format_report(&v));
+    assert!(format_report(&v).ends_with("VERIFIED: the load balancer carries the desired weights and every endpoint IP is registered\n"));
 }

@@ -82,8 +82,14 @@ pub struct Elb {
     counter: u64,
 }
 
+/// The first `n` letters and digits of `s`: the part of a name the AWS Load Balancer
+/// Controller takes from a namespace or a Service (ELBv2 names allow only letters, digits and
+/// single hyphens).
 fn short(s: &str, n: usize) -> String {
-    s.chars().take(n).collect()
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(n)
+        .collect()
 }
 
 impl Elb {
@@ -146,10 +152,7 @@ impl World {
             return arn.clone();
         }
         let id = self.elb.next_id();
-        let name = short(
-            &format!("k8s-{}-{}-{}", short(ns, 7), short(service, 7), &id[6..16]),
-            32,
-        );
+        let name = format!("k8s-{}-{}-{}", short(ns, 7), short(service, 7), &id[6..16]);
         let arn = format!("{ARN_PREFIX}:targetgroup/{name}/{id}");
         let ip_mode = self.config.ip_mode();
         let tg = TgSim {
@@ -197,10 +200,7 @@ impl World {
             return a.lb.arn.clone();
         }
         let id = self.elb.next_id();
-        let lb_name = short(
-            &format!("k8s-{}-{}-{}", short(ns, 8), short(name, 8), &id[6..16]),
-            32,
-        );
+        let lb_name = format!("k8s-{}-{}-{}", short(ns, 8), short(name, 8), &id[6..16]);
         let arn = format!("{ARN_PREFIX}:loadbalancer/app/{lb_name}/{id}");
         let dns = format!(
             "{lb_name}-{}.us-west-2.elb.amazonaws.com",

@@ -21,6 +21,9 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
     /// Attempts per call, the first included, before a throttled or failing call is given up.
     pub max_attempts: u32,
+    /// The SDK's adaptive retry (a client-side rate limiter that slows down after throttling,
+    /// on top of backoff); false for standard retry (backoff only).
+    pub adaptive: bool,
     /// The first retry's backoff; later ones grow exponentially with jitter.
     pub initial_backoff: Duration,
     /// How long one attempt may take.
@@ -35,6 +38,7 @@ impl Default for AwsOptions {
             region: None,
             endpoint_url: None,
             max_attempts: 3,
+            adaptive: true,
             initial_backoff: Duration::from_millis(500),
             attempt_timeout: Duration::from_secs(10),
             page_size: None,
@@ -55,7 +59,12 @@ pub async fn elbv2_client(options: &AwsOptions) -> Client {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();
-    let retry = RetryConfig::adaptive()
+    let retry = if options.adaptive {
+        RetryConfig::adaptive()
+    } else {
+        RetryConfig::standard()
+    };
+    let retry = retry
         .with_max_attempts(options.max_attempts.max(1))
         .with_initial_backoff(options.initial_backoff);
     let timeouts = TimeoutConfig::builder()
