@@ -95,6 +95,12 @@ pub fn new_engine() -> Result<Engine> {
     new_engine_with(Limits::default())
 }
 
+/// Compiles a component's bytes (Cranelift).
+pub fn compile(engine: &Engine, name: &str, bytes: &[u8]) -> Result<Component> {
+    Component::from_binary(engine, bytes)
+        .wasm_context(|| format!("strategy module {name:?} is not a valid component"))
+}
+
 /// Epoch ticks in `d` (at least one).
 fn ticks(d: Duration) -> u64 {
     u64::try_from(d.as_millis() / EPOCH_TICK.as_millis().max(1))
@@ -140,8 +146,12 @@ pub fn describe_failure(e: &wasmtime::Error, limits: Limits) -> String {
 impl StrategyModule {
     /// Compiles and links a component. `name` is how logs and errors call it.
     pub fn load(engine: &Engine, name: &str, bytes: &[u8]) -> Result<Self> {
-        let component = Component::from_binary(engine, bytes)
-            .wasm_context(|| format!("strategy module {name:?} is not a valid component"))?;
+        Self::link(engine, name, compile(engine, name, bytes)?)
+    }
+
+    /// Links a compiled component against the host imports and checks that it exports the
+    /// `strategy` world.
+    pub fn link(engine: &Engine, name: &str, component: Component) -> Result<Self> {
         let mut linker: Linker<HostState> = Linker::new(engine);
         Strategy::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .wasm_context(|| "adding the host imports to the linker")?;
@@ -160,6 +170,11 @@ impl StrategyModule {
             name: name.to_string(),
             limits: Limits::default(),
         })
+    }
+
+    /// The compiled component.
+    pub fn component(&self) -> &Component {
+        &self.component
     }
 
     /// The built-in default strategy.
@@ -188,6 +203,16 @@ impl StrategyModule {
     /// The limits each call runs under.
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// The names of the interfaces the component exports, e.g.
+    /// `albatross:strategy/reconciler@0.1.0`.
+    pub fn exports(&self) -> Vec<String> {
+        self.component
+            .component_type()
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect()
     }
 
     /// The names of the interfaces the component imports, e.g.

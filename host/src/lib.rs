@@ -3,8 +3,12 @@
 //!
 //! - [`aws`]: the `elbv2` import over the AWS SDK, with its shared cache and metrics.
 //! - [`bindings`]: the generated WIT bindings and the import traits over a backend.
+//! - [`capabilities`]: what a module may touch, checked on every cluster import call.
 //! - [`engine`]: the wasmtime engine, loading and instantiating strategy modules.
+//! - [`module_cmd`]: `albatross module inspect | list | compile`.
 //! - [`manifest_host`]: a read-only cluster made of manifest files.
+//! - [`registry`]: strategy modules by name and digest, the compiled-code cache, live swap,
+//!   and which module serves a Rollout.
 //! - [`offline`]: the backend that refuses all I/O, for the pure functions.
 //! - [`calls`]: calling exported functions by name with JSON input, through wasm or natively.
 //! - [`simulate`]: scenarios and manifests from YAML, lint, and simulation runs through wasm.
@@ -14,9 +18,12 @@
 pub mod aws;
 pub mod bindings;
 pub mod calls;
+pub mod capabilities;
 pub mod engine;
 pub mod manifest_host;
+pub mod module_cmd;
 pub mod offline;
+pub mod registry;
 pub mod sim_component;
 pub mod simulate;
 pub mod verify_report;

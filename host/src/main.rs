@@ -12,6 +12,8 @@ use albatross::aws::describe::Elbv2Api;
 use albatross::aws::metrics::Elbv2Metrics;
 use albatross::calls::{Call, Function, call_native, call_wasm};
 use albatross::engine::{DEFAULT_MODULE_NAME, StrategyModule, new_engine};
+use albatross::module_cmd::{format_inspection, format_list, inspect, precompile};
+use albatross::registry::{Registry, RegistryConfig};
 use albatross::simulate::{
     WasmReconciler, format_findings, format_timeline, lint_manifests, read_manifests, read_scenario,
 };
@@ -106,6 +108,22 @@ enum Command {
     ///   albatross verify manifests.yaml --weight 10 --aws-endpoint-url http://127.0.0.1:5000 --region us-east-1
     #[command(verbatim_doc_comment)]
     Verify(Box<VerifyArgs>),
+    /// Strategy modules: inspect a file, list what a registry serves, precompile into the cache.
+    ///
+    /// A module is a WebAssembly component implementing the albatross:strategy world. The
+    /// registry serves the built-in default and every *.wasm file of a module directory (named
+    /// by file stem), each identified by its sha256 digest; a config file can pin digests and
+    /// choose defaults (see README, "The module registry").
+    ///
+    /// Examples:
+    ///   albatross module inspect target/wasm/albatross-default.wasm
+    ///   albatross module list --modules /etc/albatross/modules
+    ///   albatross module compile my-strategy.wasm --cache-dir /var/cache/albatross
+    #[command(verbatim_doc_comment)]
+    Module {
+        #[command(subcommand)]
+        command: ModuleCommand,
+    },
     /// Call one exported function of a strategy module with JSON input and print its result.
     ///
     /// The input is a JSON object read from --input or standard input; each function's fields
@@ -131,6 +149,36 @@ enum Command {
         /// Print the whole result, `{"Ok": ...}` or `{"Err": ...}`, and exit 0 either way.
         #[arg(long)]
         raw: bool,
+    },
+}
+
+/// `albatross module` subcommands.
+#[derive(Subcommand)]
+enum ModuleCommand {
+    /// What a module file is: its digest, the world it implements (or why not), the name and
+    /// version it reports, its imports and exports.
+    Inspect {
+        /// The component file.
+        path: PathBuf,
+    },
+    /// The modules a registry serves: name, digest, version, source.
+    List {
+        /// A registry config file (YAML: moduleDir, cacheDir, clusterDefault,
+        /// namespaceDefaults, pins).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The module directory (overrides the config's moduleDir).
+        #[arg(long, value_name = "DIR")]
+        modules: Option<PathBuf>,
+    },
+    /// Compile a module into the compiled-code cache, then load it back from there, and print
+    /// both times.
+    Compile {
+        /// The component file.
+        path: PathBuf,
+        /// The cache directory.
+        #[arg(long, value_name = "DIR", default_value = ".albatross-cache")]
+        cache_dir: PathBuf,
     },
 }
 
@@ -324,6 +372,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Verify(args) => verify(&args),
+        Command::Module { command } => module(command),
         Command::Policy {
             function,
             module,
@@ -401,6 +450,44 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn module(command: ModuleCommand) -> Result<ExitCode> {
+    let engine = new_engine()?;
+    match command {
+        ModuleCommand::Inspect { path } => {
+            let inspection = inspect(&engine, &path)?;
+            print!("{}", format_inspection(&inspection));
+            Ok(if inspection.reports.is_some() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        ModuleCommand::List { config, modules } => {
+            let mut config = match config {
+                Some(path) => RegistryConfig::from_file(&path)?,
+                None => RegistryConfig::default(),
+            };
+            if modules.is_some() {
+                config.module_dir = modules;
+            }
+            let registry = Registry::new(&engine, config)?;
+            print!("{}", format_list(&registry));
+            Ok(ExitCode::SUCCESS)
+        }
+        ModuleCommand::Compile { path, cache_dir } => {
+            let times = precompile(&engine, &path, &cache_dir)?;
+            println!(
+                "{}: compiled in {:.1} ms; loaded from the cache ({}) in {:.3} ms",
+                path.display(),
+                times.compile.as_secs_f64() * 1000.0,
+                cache_dir.display(),
+                times.load_from_cache.as_secs_f64() * 1000.0
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 fn print_result(result: &Value, raw: bool) -> Result<ExitCode> {

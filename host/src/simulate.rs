@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::bindings::{convert, settings as wit_settings};
+use crate::capabilities::{Guarded, Scope};
 use crate::engine::{StrategyModule, describe_failure};
 
 /// Reads a scenario file (YAML or JSON).
@@ -87,7 +88,8 @@ impl Reconciler for WasmReconciler<'_> {
     }
 }
 
-/// One reconcile call into a module, contained: a trap, a deadline or memory cap hit, or an
+/// One reconcile call into a module, its cluster calls checked against what it may touch
+/// ([`Guarded`]), contained: a trap, a deadline or memory cap hit, or an
 /// outcome that does not validate comes back as a `malformed` error naming the module and the
 /// reason, so the caller marks the Rollout degraded and writes nothing else.
 pub fn call_reconcile(
@@ -99,6 +101,10 @@ pub fn call_reconcile(
     let failed = |why: String| {
         StrategyError::Malformed(format!("strategy module {:?} {why}", module.name()))
     };
+    let backend = Box::new(Guarded {
+        inner: backend,
+        scope: Scope::for_rollout(module.name(), rollout_json, settings),
+    });
     let (mut store, bindings) = module
         .instantiate(backend)
         .map_err(|e| failed(format!("could not start: {e:#}")))?;

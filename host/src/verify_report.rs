@@ -14,6 +14,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
 use crate::aws::blocking::{AwsHost, BlockingElbv2};
+use crate::capabilities::{Guarded, Scope};
 use crate::manifest_host::ManifestHost;
 
 use crate::bindings::{convert, settings as wit_settings};
@@ -29,6 +30,10 @@ pub fn call_verify(
     settings: &Settings,
     desired_canary_weight: Option<u32>,
 ) -> Result<Result<Verification, StrategyError>> {
+    let backend = Box::new(Guarded {
+        inner: backend,
+        scope: Scope::for_rollout(module.name(), rollout_json, settings),
+    });
     let (mut store, bindings) = module.instantiate(backend)?;
     let result = bindings
         .albatross_strategy_reconciler()

@@ -3,21 +3,18 @@
 //! Degraded with the module's name and the reason, none of their traffic is written, and a
 //! well-behaved Rollout reconciled at the same time on the same engine is unaffected.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
+use albatross::capabilities::refusals;
 use albatross::engine::{Limits, StrategyModule, new_engine};
 use albatross::simulate::WasmReconciler;
 use albatross_policy::reconcile::Settings;
 use albatross_sim::runner::{Scenario, Trace, run};
-use albatross_tests::{Way, scenario, simulate};
+use albatross_tests::{Way, built_component, scenario, simulate};
 use wasmtime::Engine;
 
 fn hostile(engine: &Engine, behaviour: &str) -> StrategyModule {
-    let dir = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = dir.join("wasm").join(format!("hostile-{behaviour}.wasm"));
+    let path = built_component(&format!("hostile-{behaviour}.wasm"));
     StrategyModule::from_file(engine, &path)
         .unwrap_or_else(|e| panic!("{e:#} (run `cargo xtask guest`)"))
 }
@@ -122,4 +119,69 @@ fn a_well_behaved_rollout_is_unaffected_by_a_spinning_neighbour() {
         beside, alone,
         "the well-behaved rollout changed beside a spinning module"
     );
+}
+
+#[test]
+fn a_module_that_reads_a_secret_or_writes_outside_its_scope_is_refused_and_counted() {
+    let engine = new_engine().unwrap();
+    let module = hostile(&engine, "snoop");
+    let kinds = ["Secret", "Service", "Ingress"];
+    let verbs = ["get", "patch"];
+    let before = refusals(module.name(), &kinds, &verbs);
+    let (trace, world) = run_keeping_world(&short("basic-canary", 3), &module);
+    let snooped: Vec<&str> = trace
+        .events
+        .iter()
+        .filter(|e| e.reason == "Snooped")
+        .map(|e| e.message.as_str())
+        .collect();
+    assert!(snooped.len() >= 3, "{:?}", trace.events);
+    assert!(
+        snooped[0].contains(
+            "read a Secret: forbidden: get Secret in namespace \"shop\": Secrets are never open to a strategy module"
+        ),
+        "{snooped:?}"
+    );
+    assert!(
+        snooped[1].contains("patch a Service in another namespace: forbidden: patch Service in namespace \"kube-system\": a module may touch only the namespace of the Rollout it reconciles (\"shop\")"),
+        "{snooped:?}"
+    );
+    assert!(
+        snooped[2].contains("write a foreign Ingress annotation: forbidden: patch Ingress in namespace \"shop\": writes metadata.annotations[nginx.ingress.kubernetes.io/rewrite-target]"),
+        "{snooped:?}"
+    );
+    let refused = refusals(module.name(), &kinds, &verbs) - before;
+    assert_eq!(refused, snooped.len() as u64, "each attempt counted once");
+    // Nothing of it reached the world.
+    let ingress = world
+        .store
+        .get("Ingress", "shop", "web")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        ingress["metadata"]["annotations"]
+            .get("nginx.ingress.kubernetes.io/rewrite-target")
+            .is_none()
+    );
+}
+
+/// A run of `s` with `module`: its trace and the world at the end.
+fn run_keeping_world(s: &Scenario, module: &StrategyModule) -> (Trace, albatross_sim::World) {
+    let settings = Settings::default();
+    let mut sim = albatross_sim::runner::Simulation::new(s, &settings);
+    let mut reconciler = WasmReconciler { module };
+    while let Some(due) = sim.begin_second() {
+        for d in due {
+            let result = albatross_sim::runner::Reconciler::reconcile(
+                &mut reconciler,
+                sim.world(),
+                &d.rollout_json,
+                &settings,
+            );
+            sim.record(&d.namespace, &d.name, result);
+        }
+        sim.end_second();
+    }
+    let world = sim.world().lock().clone();
+    (sim.trace(), world)
 }

@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail};
 /// The guest crates, the features each build gets beside `component`, the core module it
 /// builds, and the component file it becomes under `target/wasm/`: the default strategy, the
 /// simulated world, and the misbehaving modules the sandbox tests run.
-const GUESTS: [(&str, &str, &str, &str); 6] = [
+const GUESTS: [(&str, &str, &str, &str); 9] = [
     (
         "albatross-policy",
         "",
@@ -52,6 +52,24 @@ const GUESTS: [(&str, &str, &str, &str); 6] = [
         "garbage",
         "albatross_hostile.wasm",
         "hostile-garbage.wasm",
+    ),
+    (
+        "albatross-hostile",
+        "snoop",
+        "albatross_hostile.wasm",
+        "hostile-snoop.wasm",
+    ),
+    (
+        "albatross-hostile",
+        "calm",
+        "albatross_hostile.wasm",
+        "calm-1.wasm",
+    ),
+    (
+        "albatross-hostile",
+        "calm2",
+        "albatross_hostile.wasm",
+        "calm-2.wasm",
     ),
 ];
 

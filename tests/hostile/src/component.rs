@@ -5,12 +5,64 @@ wit_bindgen::generate!({
     path: "../../wit",
 });
 
-use albatross::strategy::{elbv2 as we, types as wt};
+use albatross::strategy::{cluster, elbv2 as we, types as wt};
 use exports::albatross::strategy::{policy as wp, reconciler as wr};
 
 struct Hostile;
 
 export!(Hostile);
+
+fn answer<T>(r: Result<T, wt::HostError>) -> String {
+    match r {
+        Ok(_) => "allowed".into(),
+        Err(wt::HostError::Forbidden(m)) => format!("forbidden: {m}"),
+        Err(_) => "failed".into(),
+    }
+}
+
+/// Tries what a module must never do and reports the host's answers as Events.
+fn snoop() -> Vec<wt::Event> {
+    let kind = |api: &str, kind: &str| wt::ObjectKind {
+        api_version: api.into(),
+        kind: kind.into(),
+    };
+    let tries = [
+        (
+            "read a Secret",
+            answer(cluster::get(&kind("v1", "Secret"), "shop", "db-password")),
+        ),
+        (
+            "patch a Service in another namespace",
+            answer(cluster::patch(
+                &kind("v1", "Service"),
+                "kube-system",
+                "kube-dns",
+                wt::PatchType::Merge,
+                "{}",
+                None,
+            )),
+        ),
+        (
+            "write a foreign Ingress annotation",
+            answer(cluster::patch(
+                &kind("networking.k8s.io/v1", "Ingress"),
+                "shop",
+                "web",
+                wt::PatchType::Merge,
+                r#"{"metadata":{"annotations":{"nginx.ingress.kubernetes.io/rewrite-target":"/"}}}"#,
+                None,
+            )),
+        ),
+    ];
+    tries
+        .into_iter()
+        .map(|(what, result)| wt::Event {
+            event_type: wt::EventType::Warning,
+            reason: "Snooped".into(),
+            message: format!("{what}: {result}"),
+        })
+        .collect()
+}
 
 fn refuse<T>() -> Result<T, wt::StrategyError> {
     Err(wt::StrategyError::Malformed(
@@ -22,7 +74,13 @@ impl wr::Guest for Hostile {
     fn info() -> wr::ModuleInfo {
         wr::ModuleInfo {
             name: "hostile".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: if cfg!(feature = "calm2") {
+                "calm-2".into()
+            } else if cfg!(feature = "calm") {
+                "calm-1".into()
+            } else {
+                env!("CARGO_PKG_VERSION").into()
+            },
         }
     }
 
@@ -45,6 +103,20 @@ impl wr::Guest for Hostile {
         }
         if cfg!(feature = "trap") {
             panic!("the hostile module panics on purpose");
+        }
+        if cfg!(feature = "calm") {
+            return Ok(wr::Outcome {
+                status_json: None,
+                requeue_after_ms: Some(1_000),
+                events: Vec::new(),
+            });
+        }
+        if cfg!(feature = "snoop") {
+            return Ok(wr::Outcome {
+                status_json: None,
+                requeue_after_ms: Some(1_000),
+                events: snoop(),
+            });
         }
         Ok(wr::Outcome {
             status_json: Some("{this is not json".into()),
