@@ -61,15 +61,18 @@ impl Store {
         self.objects.get(&key(kind, namespace, name))
     }
 
-    /// Objects of a kind in a namespace (every namespace when `namespace` is empty).
+    /// Objects of a kind in a namespace (every namespace when `namespace` is empty). A range
+    /// of the ordered keys, so a list costs what it returns, not the size of the store.
     pub fn list<'a>(
         &'a self,
         kind: &'a str,
         namespace: &'a str,
     ) -> impl Iterator<Item = &'a Value> + 'a {
         self.objects
-            .iter()
-            .filter(move |((k, ns, _), _)| k == kind && (namespace.is_empty() || ns == namespace))
+            .range(key(kind, namespace, "")..)
+            .take_while(move |((k, ns, _), _)| {
+                k == kind && (namespace.is_empty() || ns == namespace)
+            })
             .map(|(_, v)| v)
     }
 

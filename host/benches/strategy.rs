@@ -1,0 +1,225 @@
+//! The strategy runtime's costs, measured with criterion:
+//!
+//! - `pure/<fn>/native` vs `pure/<fn>/wasm`: the same export of the default strategy, natively
+//!   and through wasmtime on a warm instance, same inputs;
+//! - `instantiate`: a fresh instance from the module's `InstancePre` (pooling allocator);
+//! - `load/compile` vs `load/cache`: a module compiled from its bytes vs loaded from the
+//!   compiled-code cache (both linked);
+//! - `pass/10k-rollouts/{native,wasm}`: one reconcile of each of 10,000 Rollouts in the
+//!   simulated world; the peak RSS of the process is printed at the end.
+//!
+//! Run: `cargo xtask guest && cargo bench -p albatross --bench strategy`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use albatross::bindings::{convert, wit_elbv2, wit_policy};
+use albatross::engine::{DEFAULT_COMPONENT, Limits, StrategyModule, new_engine};
+use albatross::offline::OfflineHost;
+use albatross::registry::{Registry, RegistryConfig};
+use albatross::simulate::{call_reconcile, read_manifests};
+use albatross_policy::api;
+use albatross_policy::elb::{TargetHealth, TargetHealthState};
+use albatross_policy::reconcile::Settings;
+use albatross_policy::verify::WeightCheck;
+use albatross_sim::runner::{NativeReconciler, Reconciler};
+use albatross_sim::{Faults, SharedWorld, World, WorldConfig};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use serde_json::Value;
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn rollout_json() -> String {
+    let text = std::fs::read_to_string(root().join("examples/policy/build-action.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    v["rollout"].to_string()
+}
+
+fn weight_check() -> WeightCheck {
+    let text = std::fs::read_to_string(root().join("tests/cases/policy.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cases: Vec<Value> = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let case = cases
+        .into_iter()
+        .find(|c| c["name"] == "verify-weights match")
+        .unwrap_or_else(|| panic!("no verify-weights case"));
+    serde_json::from_value(case["input"]["check"].clone()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn pure(c: &mut Criterion) {
+    let engine = new_engine().unwrap_or_else(|e| panic!("{e:#}"));
+    let module = StrategyModule::builtin(&engine)
+        .unwrap_or_else(|e| panic!("{e:#}"))
+        .with_limits(Limits {
+            deadline: Duration::from_secs(3600),
+            ..Limits::default()
+        });
+    let (mut store, bindings) = module
+        .instantiate(Box::new(OfflineHost))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let p = bindings.albatross_strategy_policy();
+    let rollout = rollout_json();
+    let action = api::build_action(&rollout, 20)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .value;
+    let check = weight_check();
+    let wit_check: wit_policy::WeightCheck = convert(&check).unwrap_or_else(|e| panic!("{e}"));
+    let targets: Vec<TargetHealth> = (0..50)
+        .map(|i| TargetHealth {
+            id: format!("10.0.{}.{}", i / 250, i % 250),
+            port: Some(8080),
+            state: TargetHealthState::Healthy,
+            reason: None,
+        })
+        .collect();
+    let ips: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
+    let wit_targets: Vec<wit_elbv2::TargetHealth> =
+        convert(&targets).unwrap_or_else(|e| panic!("{e}"));
+
+    let mut g = c.benchmark_group("pure");
+    g.bench_function("build-action/native", |b| {
+        b.iter(|| api::build_action(black_box(&rollout), 20))
+    });
+    g.bench_function("build-action/wasm", |b| {
+        b.iter(|| p.call_build_action(&mut store, black_box(&rollout), 20))
+    });
+    g.bench_function("plan-steps/native", |b| {
+        b.iter(|| api::plan_steps(black_box(&rollout)))
+    });
+    g.bench_function("plan-steps/wasm", |b| {
+        b.iter(|| p.call_plan_steps(&mut store, black_box(&rollout)))
+    });
+    g.bench_function("parse-action/native", |b| {
+        b.iter(|| api::parse_action(black_box(&action)))
+    });
+    g.bench_function("parse-action/wasm", |b| {
+        b.iter(|| p.call_parse_action(&mut store, black_box(&action)))
+    });
+    g.bench_function("verify-weights/native", |b| {
+        b.iter(|| api::verify_weights(black_box(&check)))
+    });
+    g.bench_function("verify-weights/wasm", |b| {
+        b.iter(|| p.call_verify_weights(&mut store, black_box(&wit_check)))
+    });
+    g.bench_function("verify-ips/native", |b| {
+        b.iter(|| api::verify_ips(black_box(&ips), black_box(&targets)))
+    });
+    g.bench_function("verify-ips/wasm", |b| {
+        b.iter(|| p.call_verify_ips(&mut store, black_box(&ips), black_box(&wit_targets)))
+    });
+    g.finish();
+}
+
+fn instantiate(c: &mut Criterion) {
+    let engine = new_engine().unwrap_or_else(|e| panic!("{e:#}"));
+    let module = StrategyModule::builtin(&engine).unwrap_or_else(|e| panic!("{e:#}"));
+    c.bench_function("instantiate", |b| {
+        b.iter(|| module.instantiate(Box::new(OfflineHost)))
+    });
+}
+
+fn load(c: &mut Criterion) {
+    let engine = new_engine().unwrap_or_else(|e| panic!("{e:#}"));
+    let cache = std::env::temp_dir().join(format!("albatross-bench-cache-{}", std::process::id()));
+    let registry = Registry::new(
+        &engine,
+        RegistryConfig {
+            cache_dir: Some(cache.clone()),
+            ..RegistryConfig::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let mut g = c.benchmark_group("load");
+    g.sample_size(10);
+    g.bench_function("compile", |b| {
+        b.iter(|| StrategyModule::load(&engine, "bench", DEFAULT_COMPONENT))
+    });
+    g.bench_function("cache", |b| {
+        b.iter(|| {
+            let loaded = registry
+                .load_bytes("bench", "bench", DEFAULT_COMPONENT)
+                .unwrap_or_else(|e| panic!("{e:#}"));
+            assert!(loaded.from_cache);
+            loaded
+        })
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(cache);
+}
+
+/// A world with `n` copies of the guestbook manifests, one namespace each.
+fn world_of(n: usize) -> (SharedWorld, Vec<String>) {
+    let manifests = read_manifests(&root().join("examples/manifests/guestbook.yaml"))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let mut world = World::new(WorldConfig::default(), Faults::default());
+    let mut rollouts = Vec::with_capacity(n);
+    for i in 0..n {
+        for m in &manifests {
+            let mut m = m.clone();
+            m["metadata"]["namespace"] = Value::String(format!("ns{i}"));
+            let kind = m["kind"].as_str().unwrap_or_default().to_string();
+            if kind == "Rollout" {
+                rollouts.push(m.to_string());
+            }
+            world.store.put(&kind, m).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    (SharedWorld::new(world), rollouts)
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn pass(c: &mut Criterion) {
+    const N: usize = 10_000;
+    let engine = new_engine().unwrap_or_else(|e| panic!("{e:#}"));
+    let module = StrategyModule::builtin(&engine).unwrap_or_else(|e| panic!("{e:#}"));
+    let settings = Settings::default();
+    let mut g = c.benchmark_group("pass");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(20));
+    g.bench_function("10k-rollouts/wasm", |b| {
+        b.iter_batched(
+            || world_of(N),
+            |(world, rollouts)| {
+                for r in &rollouts {
+                    let out = call_reconcile(&module, Box::new(world.clone()), r, &settings);
+                    assert!(out.is_ok(), "{out:?}");
+                }
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("10k-rollouts/native", |b| {
+        b.iter_batched(
+            || world_of(N),
+            |(world, rollouts)| {
+                for r in &rollouts {
+                    let out = NativeReconciler.reconcile(&world, r, &settings);
+                    assert!(out.is_ok(), "{out:?}");
+                }
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+    eprintln!(
+        "peak RSS of the benchmark process: {:.0} MiB",
+        peak_rss_mib()
+    );
+}
+
+criterion_group!(benches, pure, instantiate, load, pass);
+criterion_main!(benches);
