@@ -2,7 +2,9 @@
 //!
 //! - `pure/<fn>/native` vs `pure/<fn>/wasm`: the same export of the default strategy, natively
 //!   and through wasmtime on a warm instance, same inputs;
-//! - `instantiate`: a fresh instance from the module's `InstancePre` (pooling allocator);
+//! - `instantiate/{pure,io}`: a fresh instance from the module's `InstancePre` (pooling
+//!   allocator), for the pure functions (synchronous) and for a reconcile (async imports, so
+//!   instantiated with `instantiate_async` on a fiber);
 //! - `load/compile` vs `load/cache`: a module compiled from its bytes vs loaded from the
 //!   compiled-code cache (both linked);
 //! - `pass/10k-rollouts/{native,wasm}`: one reconcile of each of 10,000 Rollouts in the
@@ -13,6 +15,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+use albatross::backend::{Inline, block_on};
 use albatross::bindings::{convert, wit_elbv2, wit_policy};
 use albatross::engine::{DEFAULT_COMPONENT, Limits, StrategyModule, new_engine};
 use albatross::offline::OfflineHost;
@@ -58,7 +61,7 @@ fn pure(c: &mut Criterion) {
             ..Limits::default()
         });
     let (mut store, bindings) = module
-        .instantiate(Box::new(OfflineHost))
+        .instantiate_pure()
         .unwrap_or_else(|e| panic!("{e:#}"));
     let p = bindings.albatross_strategy_policy();
     let rollout = rollout_json();
@@ -116,9 +119,12 @@ fn pure(c: &mut Criterion) {
 fn instantiate(c: &mut Criterion) {
     let engine = new_engine().unwrap_or_else(|e| panic!("{e:#}"));
     let module = StrategyModule::builtin(&engine).unwrap_or_else(|e| panic!("{e:#}"));
-    c.bench_function("instantiate", |b| {
-        b.iter(|| module.instantiate(Box::new(OfflineHost)))
+    let mut g = c.benchmark_group("instantiate");
+    g.bench_function("pure", |b| b.iter(|| module.instantiate_pure()));
+    g.bench_function("io", |b| {
+        b.iter(|| block_on(module.instantiate(Box::new(Inline(OfflineHost)))))
     });
+    g.finish();
 }
 
 fn load(c: &mut Criterion) {
@@ -195,7 +201,8 @@ fn pass(c: &mut Criterion) {
             || world_of(N),
             |(world, rollouts)| {
                 for r in &rollouts {
-                    let out = call_reconcile(&module, Box::new(world.clone()), r, &settings);
+                    let out =
+                        call_reconcile(&module, Box::new(Inline(world.clone())), r, &settings);
                     assert!(out.is_ok(), "{out:?}");
                 }
             },

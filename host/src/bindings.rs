@@ -1,15 +1,31 @@
 //! The host side of the WIT contract: wasmtime's generated bindings for the `strategy` world,
-//! and the import traits implemented over any [`albatross_policy::host::Host`] backend (the
-//! offline host, the simulated world, a real cluster). Records convert to and from the native
-//! policy types, which have the same serde shape field for field.
+//! and the import traits implemented over any [`Backend`] (the offline host, the simulated
+//! world, a real cluster and AWS). Records convert to and from the native policy types, which
+//! have the same serde shape field for field.
+//!
+//! The `cluster` and `elbv2` imports are generated `async`: the module's call is suspended
+//! while the host waits on Kubernetes or AWS, and the `reconcile` and `verify` exports, the
+//! only ones that do I/O, are called with `call_async`. The pure exports stay synchronous.
+
+use std::future::Future;
 
 use albatross_policy::host as native;
 use serde::{Serialize, de::DeserializeOwned};
+
+use crate::backend::Backend;
 
 wasmtime::component::bindgen!({
     world: "strategy",
     path: "../wit",
     additional_derives: [serde::Serialize, serde::Deserialize],
+    imports: {
+        "albatross:strategy/cluster": async,
+        "albatross:strategy/elbv2": async,
+    },
+    exports: {
+        "albatross:strategy/reconciler.reconcile": async,
+        "albatross:strategy/reconciler.verify": async,
+    },
 });
 
 pub use self::albatross::strategy::elbv2 as wit_elbv2;
@@ -39,7 +55,7 @@ pub fn settings(s: &albatross_policy::reconcile::Settings) -> wit_reconciler::Se
 /// name for logs, its memory cap, and the clock of its deadline.
 pub struct HostState {
     /// Answers cluster, elbv2, clock and log calls.
-    pub backend: Box<dyn native::Host + Send>,
+    pub backend: Box<dyn Backend>,
     /// The module's name, put on every log line it writes.
     pub module: String,
     /// The memory cap of this instance.
@@ -50,13 +66,16 @@ pub struct HostState {
 
 /// The time one call has used. The deadline is charged only for the module's own running
 /// time: the time the host spends in an import (a Kubernetes or AWS request) is not the
-/// module's, and the host bounds it with its own timeouts.
-#[derive(Debug, Clone, Copy)]
+/// module's, and the host bounds it with its own timeouts; nor is the time a call spends
+/// suspended at a yield, waiting for the executor to poll it again.
+#[derive(Debug, Clone)]
 pub struct CallClock {
     /// When the instance was created.
     pub started: std::time::Instant,
     /// Time spent inside host imports so far.
     pub in_host: std::time::Duration,
+    /// Nanoseconds spent suspended at yields so far (written by the yield's own future).
+    pub paused: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl CallClock {
@@ -65,23 +84,37 @@ impl CallClock {
         CallClock {
             started: std::time::Instant::now(),
             in_host: std::time::Duration::ZERO,
+            paused: std::sync::Arc::default(),
         }
     }
 
     /// The module's own running time so far.
     pub fn module_time(&self) -> std::time::Duration {
-        self.started.elapsed().saturating_sub(self.in_host)
+        let paused =
+            std::time::Duration::from_nanos(self.paused.load(std::sync::atomic::Ordering::Relaxed));
+        self.started
+            .elapsed()
+            .saturating_sub(self.in_host)
+            .saturating_sub(paused)
     }
 }
 
 impl HostState {
-    /// Runs one import on the backend, charging its time to the host.
-    fn timed<T>(&mut self, f: impl FnOnce(&mut dyn native::Host) -> T) -> T {
+    /// Runs one synchronous import on the backend, charging its time to the host.
+    fn timed<T>(&mut self, f: impl FnOnce(&mut dyn Backend) -> T) -> T {
         let t = std::time::Instant::now();
         let out = f(self.backend.as_mut());
         self.clock.in_host += t.elapsed();
         out
     }
+}
+
+/// Awaits one asynchronous import, charging the time it takes to the host.
+async fn charged<T>(clock: &mut CallClock, call: impl Future<Output = T>) -> T {
+    let t = std::time::Instant::now();
+    let out = call.await;
+    clock.in_host += t.elapsed();
+    out
 }
 
 /// Converts between two types with the same serde shape (a WIT record generated here and its
@@ -121,37 +154,40 @@ fn wit_list<A: Serialize, B: DeserializeOwned>(
 impl wit_types::Host for HostState {}
 
 impl self::albatross::strategy::cluster::Host for HostState {
-    fn get(
+    async fn get(
         &mut self,
         kind: wit_types::ObjectKind,
         namespace: String,
         name: String,
     ) -> Result<String, wit_types::HostError> {
-        self.timed(|b| b.get(&native_kind(&kind), &namespace, &name))
-            .map_err(host_error)
+        let kind = native_kind(&kind);
+        let call = self.backend.get(&kind, &namespace, &name);
+        charged(&mut self.clock, call).await.map_err(host_error)
     }
 
-    fn list(
+    async fn list(
         &mut self,
         kind: wit_types::ObjectKind,
         namespace: String,
         label_selector: String,
     ) -> Result<Vec<String>, wit_types::HostError> {
-        self.timed(|b| b.list(&native_kind(&kind), &namespace, &label_selector))
-            .map_err(host_error)
+        let kind = native_kind(&kind);
+        let call = self.backend.list(&kind, &namespace, &label_selector);
+        charged(&mut self.clock, call).await.map_err(host_error)
     }
 
-    fn create(
+    async fn create(
         &mut self,
         kind: wit_types::ObjectKind,
         namespace: String,
         object_json: String,
     ) -> Result<String, wit_types::HostError> {
-        self.timed(|b| b.create(&native_kind(&kind), &namespace, &object_json))
-            .map_err(host_error)
+        let kind = native_kind(&kind);
+        let call = self.backend.create(&kind, &namespace, &object_json);
+        charged(&mut self.clock, call).await.map_err(host_error)
     }
 
-    fn patch(
+    async fn patch(
         &mut self,
         kind: wit_types::ObjectKind,
         namespace: String,
@@ -165,79 +201,88 @@ impl self::albatross::strategy::cluster::Host for HostState {
             wit_types::PatchType::Json => native::PatchType::Json,
             wit_types::PatchType::StrategicMerge => native::PatchType::StrategicMerge,
         };
-        self.timed(|b| {
-            b.patch(
-                &native_kind(&kind),
-                &namespace,
-                &name,
-                pt,
-                &patch_json,
-                subresource.as_deref(),
-            )
-        })
-        .map_err(host_error)
+        let kind = native_kind(&kind);
+        let call = self.backend.patch(
+            &kind,
+            &namespace,
+            &name,
+            pt,
+            &patch_json,
+            subresource.as_deref(),
+        );
+        charged(&mut self.clock, call).await.map_err(host_error)
     }
 
-    fn delete(
+    async fn delete(
         &mut self,
         kind: wit_types::ObjectKind,
         namespace: String,
         name: String,
     ) -> Result<(), wit_types::HostError> {
-        self.timed(|b| b.delete(&native_kind(&kind), &namespace, &name))
-            .map_err(host_error)
+        let kind = native_kind(&kind);
+        let call = self.backend.delete(&kind, &namespace, &name);
+        charged(&mut self.clock, call).await.map_err(host_error)
     }
 
-    fn record_event(&mut self, event: wit_types::Event) -> Result<(), wit_types::HostError> {
+    async fn record_event(&mut self, event: wit_types::Event) -> Result<(), wit_types::HostError> {
         let event: native::Event =
             convert(&event).map_err(|e| wit_types::HostError::Invalid(format!("event: {e}")))?;
-        self.timed(|b| b.record_event(&event)).map_err(host_error)
+        let call = self.backend.record_event(&event);
+        charged(&mut self.clock, call).await.map_err(host_error)
     }
 }
 
 impl wit_elbv2::Host for HostState {
-    fn describe_load_balancers(
+    async fn describe_load_balancers(
         &mut self,
         names: Vec<String>,
         arns: Vec<String>,
     ) -> Result<Vec<wit_elbv2::LoadBalancer>, wit_types::HostError> {
-        wit_list(self.timed(|b| b.describe_load_balancers(&names, &arns)))
+        let call = self.backend.describe_load_balancers(&names, &arns);
+        wit_list(charged(&mut self.clock, call).await)
     }
 
-    fn describe_listeners(
+    async fn describe_listeners(
         &mut self,
         load_balancer_arn: String,
     ) -> Result<Vec<wit_elbv2::Listener>, wit_types::HostError> {
-        wit_list(self.timed(|b| b.describe_listeners(&load_balancer_arn)))
+        let call = self.backend.describe_listeners(&load_balancer_arn);
+        wit_list(charged(&mut self.clock, call).await)
     }
 
-    fn describe_rules(
+    async fn describe_rules(
         &mut self,
         listener_arn: String,
     ) -> Result<Vec<wit_elbv2::Rule>, wit_types::HostError> {
-        wit_list(self.timed(|b| b.describe_rules(&listener_arn)))
+        let call = self.backend.describe_rules(&listener_arn);
+        wit_list(charged(&mut self.clock, call).await)
     }
 
-    fn describe_target_groups(
+    async fn describe_target_groups(
         &mut self,
         load_balancer_arn: Option<String>,
         arns: Vec<String>,
     ) -> Result<Vec<wit_elbv2::TargetGroup>, wit_types::HostError> {
-        wit_list(self.timed(|b| b.describe_target_groups(load_balancer_arn.as_deref(), &arns)))
+        let call = self
+            .backend
+            .describe_target_groups(load_balancer_arn.as_deref(), &arns);
+        wit_list(charged(&mut self.clock, call).await)
     }
 
-    fn describe_tags(
+    async fn describe_tags(
         &mut self,
         resource_arns: Vec<String>,
     ) -> Result<Vec<wit_elbv2::ResourceTags>, wit_types::HostError> {
-        wit_list(self.timed(|b| b.describe_tags(&resource_arns)))
+        let call = self.backend.describe_tags(&resource_arns);
+        wit_list(charged(&mut self.clock, call).await)
     }
 
-    fn describe_target_health(
+    async fn describe_target_health(
         &mut self,
         target_group_arn: String,
     ) -> Result<Vec<wit_elbv2::TargetHealth>, wit_types::HostError> {
-        wit_list(self.timed(|b| b.describe_target_health(&target_group_arn)))
+        let call = self.backend.describe_target_health(&target_group_arn);
+        wit_list(charged(&mut self.clock, call).await)
     }
 }
 

@@ -13,7 +13,6 @@ use serde_json::Value;
 
 use crate::bindings::{convert, wit_elbv2};
 use crate::engine::{StrategyModule, WasmtimeContext};
-use crate::offline::OfflineHost;
 
 /// The exported functions `albatross policy` can call; names as in the WIT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -286,9 +285,10 @@ pub fn call_native(call: &Call) -> Result<Value> {
     }
 }
 
-/// Calls a strategy component, in a fresh instance with the offline host behind its imports.
+/// Calls a strategy component, in a fresh instance for the pure functions (the clock and the
+/// log answered, no cluster or ELBv2).
 pub fn call_wasm(module: &StrategyModule, call: &Call) -> Result<Value> {
-    let (mut store, bindings) = module.instantiate(Box::new(OfflineHost))?;
+    let (mut store, bindings) = module.instantiate_pure()?;
     let p = bindings.albatross_strategy_policy();
     let s = &mut store;
     let trap = || format!("strategy module {:?} trapped", module.name());

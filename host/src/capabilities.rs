@@ -21,15 +21,18 @@ use albatross_policy::HostError;
 use albatross_policy::elb::{
     Listener, LoadBalancer, ResourceTags, Rule, TargetGroup, TargetHealth,
 };
-use albatross_policy::host::{Event, Host, Level, ObjectKind, PatchType};
+use albatross_policy::host::{Event, Level, ObjectKind, PatchType};
 use albatross_policy::managed::{LEGACY_MANAGED_ACTIONS, MANAGED_ANNOTATIONS};
 use albatross_policy::reconcile::Settings;
 use albatross_policy::spec::{DEFAULT_ANNOTATION_PREFIX, namespace_of};
+use async_trait::async_trait;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use serde_json::Value;
+
+use crate::backend::Backend;
 
 /// The labels of a refusal.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -108,7 +111,7 @@ impl Scope {
 /// A backend behind the capability checks of one scope.
 pub struct Guarded {
     /// The backend that does the I/O.
-    pub inner: Box<dyn Host + Send>,
+    pub inner: Box<dyn Backend>,
     /// What the module may touch.
     pub scope: Scope,
 }
@@ -325,23 +328,34 @@ impl Guarded {
     }
 }
 
-impl Host for Guarded {
-    fn get(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<String, HostError> {
+#[async_trait]
+impl Backend for Guarded {
+    async fn get(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<String, HostError> {
         self.check(kind, Verb::Get, ns, None)?;
-        self.inner.get(kind, ns, name)
+        self.inner.get(kind, ns, name).await
     }
 
-    fn list(&mut self, kind: &ObjectKind, ns: &str, sel: &str) -> Result<Vec<String>, HostError> {
+    async fn list(
+        &mut self,
+        kind: &ObjectKind,
+        ns: &str,
+        sel: &str,
+    ) -> Result<Vec<String>, HostError> {
         self.check(kind, Verb::List, ns, None)?;
-        self.inner.list(kind, ns, sel)
+        self.inner.list(kind, ns, sel).await
     }
 
-    fn create(&mut self, kind: &ObjectKind, ns: &str, json: &str) -> Result<String, HostError> {
+    async fn create(
+        &mut self,
+        kind: &ObjectKind,
+        ns: &str,
+        json: &str,
+    ) -> Result<String, HostError> {
         self.check(kind, Verb::Create, ns, None)?;
-        self.inner.create(kind, ns, json)
+        self.inner.create(kind, ns, json).await
     }
 
-    fn patch(
+    async fn patch(
         &mut self,
         kind: &ObjectKind,
         ns: &str,
@@ -356,47 +370,48 @@ impl Host for Guarded {
         }
         self.inner
             .patch(kind, ns, name, patch_type, patch_json, subresource)
+            .await
     }
 
-    fn delete(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<(), HostError> {
+    async fn delete(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<(), HostError> {
         self.check(kind, Verb::Delete, ns, None)?;
-        self.inner.delete(kind, ns, name)
+        self.inner.delete(kind, ns, name).await
     }
 
-    fn record_event(&mut self, event: &Event) -> Result<(), HostError> {
-        self.inner.record_event(event)
+    async fn record_event(&mut self, event: &Event) -> Result<(), HostError> {
+        self.inner.record_event(event).await
     }
 
-    fn describe_load_balancers(
+    async fn describe_load_balancers(
         &mut self,
         names: &[String],
         arns: &[String],
     ) -> Result<Vec<LoadBalancer>, HostError> {
-        self.inner.describe_load_balancers(names, arns)
+        self.inner.describe_load_balancers(names, arns).await
     }
 
-    fn describe_listeners(&mut self, lb: &str) -> Result<Vec<Listener>, HostError> {
-        self.inner.describe_listeners(lb)
+    async fn describe_listeners(&mut self, lb: &str) -> Result<Vec<Listener>, HostError> {
+        self.inner.describe_listeners(lb).await
     }
 
-    fn describe_rules(&mut self, listener: &str) -> Result<Vec<Rule>, HostError> {
-        self.inner.describe_rules(listener)
+    async fn describe_rules(&mut self, listener: &str) -> Result<Vec<Rule>, HostError> {
+        self.inner.describe_rules(listener).await
     }
 
-    fn describe_target_groups(
+    async fn describe_target_groups(
         &mut self,
         lb: Option<&str>,
         arns: &[String],
     ) -> Result<Vec<TargetGroup>, HostError> {
-        self.inner.describe_target_groups(lb, arns)
+        self.inner.describe_target_groups(lb, arns).await
     }
 
-    fn describe_tags(&mut self, arns: &[String]) -> Result<Vec<ResourceTags>, HostError> {
-        self.inner.describe_tags(arns)
+    async fn describe_tags(&mut self, arns: &[String]) -> Result<Vec<ResourceTags>, HostError> {
+        self.inner.describe_tags(arns).await
     }
 
-    fn describe_target_health(&mut self, tg: &str) -> Result<Vec<TargetHealth>, HostError> {
-        self.inner.describe_target_health(tg)
+    async fn describe_target_health(&mut self, tg: &str) -> Result<Vec<TargetHealth>, HostError> {
+        self.inner.describe_target_health(tg).await
     }
 
     fn now_millis(&mut self) -> u64 {

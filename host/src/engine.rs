@@ -7,8 +7,17 @@
 //! time the host spends answering its imports) and a memory cap (a store limiter, and the pooling
 //! allocator's per-memory limit). A module that loops or allocates without end is stopped with
 //! a trap that names the limit, and the host goes on.
+//!
+//! Two ways in. [`StrategyModule::instantiate`] links the real imports, with `cluster` and
+//! `elbv2` asynchronous: its calls are made with `call_async`, wasmtime runs them on a fiber, a
+//! call waiting on Kubernetes or AWS is suspended rather than blocking its thread, and a module
+//! computing for long yields to the executor every [`YIELD_SLICE`].
+//! [`StrategyModule::instantiate_pure`] is for the pure functions: the clock and the log are
+//! answered, any cluster or ELBv2 call traps, and calls are plain synchronous ones.
 
 use std::time::Duration;
+
+use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result};
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -17,7 +26,10 @@ use wasmtime::{
     StoreLimitsBuilder, Trap, UpdateDeadline,
 };
 
+use crate::backend::{Backend, Inline};
+use crate::bindings::albatross::strategy::{clock, log};
 use crate::bindings::{CallClock, HostState, Strategy, StrategyPre};
+use crate::offline::OfflineHost;
 
 /// The default strategy component, built by `cargo xtask guest` and embedded at build time.
 pub static DEFAULT_COMPONENT: &[u8] = include_bytes!(env!("ALBATROSS_DEFAULT_COMPONENT"));
@@ -32,7 +44,8 @@ pub const CONTRACT_PREFIX: &str = "albatross:strategy/";
 pub struct StrategyModule {
     engine: Engine,
     component: Component,
-    pre: StrategyPre<HostState>,
+    io: StrategyPre<HostState>,
+    pure: StrategyPre<HostState>,
     name: String,
     limits: Limits,
 }
@@ -57,6 +70,10 @@ impl Default for Limits {
 
 /// How often the epoch advances: the resolution of call deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// How long an asynchronous call computes before it yields to the executor, so one busy
+/// module never holds a tokio worker thread for its whole deadline.
+pub const YIELD_SLICE: Duration = Duration::from_millis(10);
 
 /// Instances the pooling allocator keeps slots for.
 const POOL_INSTANCES: u32 = 256;
@@ -155,20 +172,35 @@ impl StrategyModule {
         let mut linker: Linker<HostState> = Linker::new(engine);
         Strategy::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .wasm_context(|| "adding the host imports to the linker")?;
-        let pre = linker.instantiate_pre(&component).wasm_context(|| {
+        let io = Self::pre(name, &linker, &component)?;
+        let mut linker: Linker<HostState> = Linker::new(engine);
+        clock::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .and_then(|()| log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))
+            .and_then(|()| linker.define_unknown_imports_as_traps(&component))
+            .wasm_context(|| "adding the pure functions' imports to the linker")?;
+        let pure = Self::pre(name, &linker, &component)?;
+        Ok(StrategyModule {
+            engine: engine.clone(),
+            component,
+            io,
+            pure,
+            name: name.to_string(),
+            limits: Limits::default(),
+        })
+    }
+
+    fn pre(
+        name: &str,
+        linker: &Linker<HostState>,
+        component: &Component,
+    ) -> Result<StrategyPre<HostState>> {
+        let pre = linker.instantiate_pre(component).wasm_context(|| {
             format!(
                 "strategy module {name:?} does not link against the albatross:strategy contract"
             )
         })?;
-        let pre = StrategyPre::new(pre).wasm_context(|| {
+        StrategyPre::new(pre).wasm_context(|| {
             format!("strategy module {name:?} does not export the albatross:strategy world")
-        })?;
-        Ok(StrategyModule {
-            engine: engine.clone(),
-            component,
-            pre,
-            name: name.to_string(),
-            limits: Limits::default(),
         })
     }
 
@@ -234,11 +266,35 @@ impl StrategyModule {
     }
 
     /// A fresh instance whose imports are answered by `backend`, with the deadline and memory
-    /// cap of the module's limits. The deadline covers the instance's whole life: one call.
-    pub fn instantiate(
+    /// cap of the module's limits. The deadline covers the instance's whole life: one call,
+    /// made with `call_async` (`reconcile` or `verify`).
+    pub async fn instantiate(
         &self,
-        backend: Box<dyn albatross_policy::host::Host + Send>,
+        backend: Box<dyn Backend>,
     ) -> Result<(Store<HostState>, Strategy)> {
+        let mut store = self.store(backend, true);
+        let bindings = self
+            .io
+            .instantiate_async(&mut store)
+            .await
+            .wasm_context(|| format!("instantiating strategy module {:?}", self.name))?;
+        Ok((store, bindings))
+    }
+
+    /// A fresh instance for the pure functions, called synchronously: the clock and the log
+    /// are answered, a cluster or ELBv2 call traps. Same deadline and memory cap.
+    pub fn instantiate_pure(&self) -> Result<(Store<HostState>, Strategy)> {
+        let mut store = self.store(Box::new(Inline(OfflineHost)), false);
+        let bindings = self
+            .pure
+            .instantiate(&mut store)
+            .wasm_context(|| format!("instantiating strategy module {:?}", self.name))?;
+        Ok((store, bindings))
+    }
+
+    /// A store with the module's limits. With `yields`, the deadline callback yields to the
+    /// executor every [`YIELD_SLICE`] of running time (async calls only).
+    fn store(&self, backend: Box<dyn Backend>, yields: bool) -> Store<HostState> {
         let mut store = Store::new(
             &self.engine,
             HostState {
@@ -250,19 +306,28 @@ impl StrategyModule {
         );
         store.limiter(|s| &mut s.limits);
         let deadline = self.limits.deadline;
-        store.set_epoch_deadline(ticks(deadline));
+        store.set_epoch_deadline(ticks(deadline.min(YIELD_SLICE)));
         store.epoch_deadline_callback(move |ctx| {
-            let used = ctx.data().clock.module_time();
-            match deadline.checked_sub(used) {
-                Some(left) if !left.is_zero() => Ok(UpdateDeadline::Continue(ticks(left))),
-                _ => Err(Trap::Interrupt.into()),
+            let clock = &ctx.data().clock;
+            let left = match deadline.checked_sub(clock.module_time()) {
+                Some(left) if !left.is_zero() => left,
+                _ => return Err(Trap::Interrupt.into()),
+            };
+            if !yields {
+                return Ok(UpdateDeadline::Continue(ticks(left)));
             }
+            let paused = clock.paused.clone();
+            Ok(UpdateDeadline::YieldCustom(
+                ticks(left.min(YIELD_SLICE)),
+                Box::pin(async move {
+                    let t = std::time::Instant::now();
+                    tokio::task::yield_now().await;
+                    let nanos = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                    paused.fetch_add(nanos, Ordering::Relaxed);
+                }),
+            ))
         });
-        let bindings = self
-            .pre
-            .instantiate(&mut store)
-            .wasm_context(|| format!("instantiating strategy module {:?}", self.name))?;
-        Ok((store, bindings))
+        store
     }
 }
 

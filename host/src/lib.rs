@@ -2,6 +2,7 @@
 //! I/O through the imports of the `albatross:strategy` contract.
 //!
 //! - [`aws`]: the `elbv2` import over the AWS SDK, with its shared cache and metrics.
+//! - [`backend`]: what answers a module's imports, with the I/O calls asynchronous.
 //! - [`bindings`]: the generated WIT bindings and the import traits over a backend.
 //! - [`capabilities`]: what a module may touch, checked on every cluster import call.
 //! - [`engine`]: the wasmtime engine, loading and instantiating strategy modules.
@@ -16,6 +17,7 @@
 //! - [`verify_report`]: `albatross verify`, one verification and its report.
 
 pub mod aws;
+pub mod backend;
 pub mod bindings;
 pub mod calls;
 pub mod capabilities;

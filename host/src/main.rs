@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use albatross::aws::blocking::BlockingElbv2;
 use albatross::aws::cache::{DEFAULT_TTL, Elbv2Cache};
 use albatross::aws::config::{AwsOptions, elbv2_client};
 use albatross::aws::describe::Elbv2Api;
+use albatross::aws::host::Elbv2Tasks;
 use albatross::aws::metrics::Elbv2Metrics;
 use albatross::calls::{Call, Function, call_native, call_wasm};
 use albatross::engine::{DEFAULT_MODULE_NAME, StrategyModule, new_engine};
@@ -416,7 +416,7 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode> {
     let client = runtime.block_on(elbv2_client(&options));
     let metrics = Arc::new(Elbv2Metrics::new());
     let api = Elbv2Api::new(client, options.page_size, metrics);
-    let elbv2 = BlockingElbv2::new(
+    let elbv2 = Elbv2Tasks::new(
         Arc::new(Elbv2Cache::new(api, DEFAULT_TTL)),
         runtime.handle().clone(),
     );

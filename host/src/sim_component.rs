@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
+use crate::backend::Inline;
 use crate::engine::{StrategyModule, WasmtimeContext};
 use crate::simulate::call_reconcile;
 
@@ -185,8 +186,12 @@ pub fn run(
         };
         let Some(due) = due else { break };
         for d in due {
-            let native =
-                call_reconcile(strategy, Box::new(world.clone()), &d.rollout_json, settings);
+            let native = call_reconcile(
+                strategy,
+                Box::new(Inline(world.clone())),
+                &d.rollout_json,
+                settings,
+            );
             let result_json = serde_json::to_string(&native).context("serializing the outcome")?;
             let mut guard = world.lock();
             let Instance { store, sim } = &mut *guard;

@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::backend::{Backend, Inline, block_on};
 use crate::bindings::{convert, settings as wit_settings};
 use crate::capabilities::{Guarded, Scope};
 use crate::engine::{StrategyModule, describe_failure};
@@ -84,17 +85,34 @@ impl Reconciler for WasmReconciler<'_> {
         rollout_json: &str,
         settings: &Settings,
     ) -> Result<Outcome, StrategyError> {
-        call_reconcile(self.module, Box::new(world.clone()), rollout_json, settings)
+        call_reconcile(
+            self.module,
+            Box::new(Inline(world.clone())),
+            rollout_json,
+            settings,
+        )
     }
+}
+
+/// [`reconcile`] from synchronous code (the simulator's loop), driven by
+/// [`crate::backend::block_on`].
+pub fn call_reconcile(
+    module: &StrategyModule,
+    backend: Box<dyn Backend>,
+    rollout_json: &str,
+    settings: &Settings,
+) -> Result<Outcome, StrategyError> {
+    block_on(reconcile(module, backend, rollout_json, settings))
 }
 
 /// One reconcile call into a module, its cluster calls checked against what it may touch
 /// ([`Guarded`]), contained: a trap, a deadline or memory cap hit, or an
 /// outcome that does not validate comes back as a `malformed` error naming the module and the
-/// reason, so the caller marks the Rollout degraded and writes nothing else.
-pub fn call_reconcile(
+/// reason, so the caller marks the Rollout degraded and writes nothing else. The call is
+/// suspended, not blocked, while an import waits on Kubernetes or AWS.
+pub async fn reconcile(
     module: &StrategyModule,
-    backend: Box<dyn albatross_policy::host::Host + Send>,
+    backend: Box<dyn Backend>,
     rollout_json: &str,
     settings: &Settings,
 ) -> Result<Outcome, StrategyError> {
@@ -107,10 +125,12 @@ pub fn call_reconcile(
     });
     let (mut store, bindings) = module
         .instantiate(backend)
+        .await
         .map_err(|e| failed(format!("could not start: {e:#}")))?;
     let result = bindings
         .albatross_strategy_reconciler()
         .call_reconcile(&mut store, rollout_json, &wit_settings(settings))
+        .await
         .map_err(|e| failed(describe_failure(&e, module.limits())))?;
     match result {
         Ok(out) => {

@@ -6,26 +6,43 @@
 use std::fmt::Write as _;
 
 use albatross_policy::StrategyError;
-use albatross_policy::host::Host;
 use albatross_policy::reconcile::Settings;
 use albatross_policy::spec::namespace_of;
 use albatross_policy::verification::Verification;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
-use crate::aws::blocking::{AwsHost, BlockingElbv2};
+use crate::aws::host::{AwsHost, Elbv2Tasks};
+use crate::backend::{Backend, Inline, block_on};
 use crate::capabilities::{Guarded, Scope};
 use crate::manifest_host::ManifestHost;
 
 use crate::bindings::{convert, settings as wit_settings};
 use crate::engine::{StrategyModule, describe_failure};
 
+/// [`verify`] from synchronous code, driven by [`block_on`].
+pub fn call_verify(
+    module: &StrategyModule,
+    backend: Box<dyn Backend>,
+    rollout_json: &str,
+    settings: &Settings,
+    desired_canary_weight: Option<u32>,
+) -> Result<Result<Verification, StrategyError>> {
+    block_on(verify(
+        module,
+        backend,
+        rollout_json,
+        settings,
+        desired_canary_weight,
+    ))
+}
+
 /// Calls `module`'s `verify` export for the Rollout `rollout_json`, its imports answered by
 /// `backend`. A strategy error (an invalid spec, an ELBv2 call that failed) comes back as
 /// `Ok(Err(..))`; a module that fails is an error naming it.
-pub fn call_verify(
+pub async fn verify(
     module: &StrategyModule,
-    backend: Box<dyn Host + Send>,
+    backend: Box<dyn Backend>,
     rollout_json: &str,
     settings: &Settings,
     desired_canary_weight: Option<u32>,
@@ -34,7 +51,7 @@ pub fn call_verify(
         inner: backend,
         scope: Scope::for_rollout(module.name(), rollout_json, settings),
     });
-    let (mut store, bindings) = module.instantiate(backend)?;
+    let (mut store, bindings) = module.instantiate(backend).await?;
     let result = bindings
         .albatross_strategy_reconciler()
         .call_verify(
@@ -43,6 +60,7 @@ pub fn call_verify(
             &wit_settings(settings),
             desired_canary_weight,
         )
+        .await
         .map_err(|e| {
             anyhow!(
                 "strategy module {:?} {}",
@@ -95,7 +113,7 @@ pub fn pick_rollout<'a>(manifests: &'a [Value], name: Option<&str>) -> Result<&'
 /// (plus the endpoint IPs given) and the ELBv2 calls of `elbv2`.
 pub fn verify_manifests(
     module: &StrategyModule,
-    elbv2: BlockingElbv2,
+    elbv2: Elbv2Tasks,
     request: &VerifyRequest<'_>,
 ) -> Result<Result<Verification, StrategyError>> {
     let rollout = pick_rollout(request.manifests, request.rollout)?;
@@ -117,7 +135,10 @@ pub fn verify_manifests(
     }
     call_verify(
         module,
-        Box::new(AwsHost { cluster, elbv2 }),
+        Box::new(AwsHost {
+            cluster: Inline(cluster),
+            elbv2,
+        }),
         &rollout.to_string(),
         &request.settings,
         request.weight,

@@ -3,6 +3,7 @@
 //! natively, and single reconcile passes either way.
 
 pub mod alb;
+pub mod delayed;
 pub mod mirror;
 pub mod moto;
 pub mod throttle;

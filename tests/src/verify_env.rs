@@ -6,11 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use albatross::aws::blocking::{AwsHost, BlockingElbv2};
 use albatross::aws::cache::Elbv2Cache;
 use albatross::aws::config::{AwsOptions, elbv2_client};
 use albatross::aws::describe::Elbv2Api;
+use albatross::aws::host::{AwsHost, Elbv2Tasks};
 use albatross::aws::metrics::Elbv2Metrics;
+use albatross::backend::Inline;
 use albatross::manifest_host::ManifestHost;
 use albatross::verify_report::call_verify;
 use albatross_policy::StrategyError;
@@ -65,12 +66,7 @@ impl Env {
 
     /// The real `elbv2` host against this moto (or `endpoint`, e.g. a proxy in front of it):
     /// a client with `options`, the shared cache with `ttl`, fresh counters.
-    pub fn elbv2(
-        &self,
-        endpoint: Option<&str>,
-        options: AwsOptions,
-        ttl: Duration,
-    ) -> BlockingElbv2 {
+    pub fn elbv2(&self, endpoint: Option<&str>, options: AwsOptions, ttl: Duration) -> Elbv2Tasks {
         let options = AwsOptions {
             region: Some(REGION.to_string()),
             endpoint_url: Some(endpoint.unwrap_or(&self.moto.url).to_string()),
@@ -78,7 +74,7 @@ impl Env {
         };
         let client = self.runtime.block_on(elbv2_client(&options));
         let api = Elbv2Api::new(client, options.page_size, Arc::new(Elbv2Metrics::new()));
-        BlockingElbv2::new(
+        Elbv2Tasks::new(
             Arc::new(Elbv2Cache::new(api, ttl)),
             self.runtime.handle().clone(),
         )
@@ -161,7 +157,7 @@ pub fn verify(
     manifests: &[Value],
     endpoints: &[(&str, &[&str])],
     rollout: &Value,
-    elbv2: &BlockingElbv2,
+    elbv2: &Elbv2Tasks,
     desired: Option<u32>,
 ) -> Result<Verification, StrategyError> {
     let mut cluster = ManifestHost::new(manifests).unwrap_or_else(|e| panic!("manifests: {e}"));
@@ -172,7 +168,7 @@ pub fn verify(
             .unwrap_or_else(|e| panic!("endpoints: {e}"));
     }
     let backend = Box::new(AwsHost {
-        cluster,
+        cluster: Inline(cluster),
         elbv2: elbv2.clone(),
     });
     call_verify(

@@ -1,10 +1,11 @@
 //! The capability checks on their own: what passes to the backend (here the offline host,
 //! whose own refusal says "offline") and what the guard refuses first.
 
+use albatross::backend::{Backend, Inline, block_on};
 use albatross::capabilities::{Guarded, Scope};
 use albatross::offline::OfflineHost;
 use albatross_policy::HostError;
-use albatross_policy::host::{Host, ObjectKind, PatchType};
+use albatross_policy::host::{ObjectKind, PatchType};
 use albatross_policy::reconcile::Settings;
 use serde_json::json;
 
@@ -15,14 +16,14 @@ fn guard(prefix: Option<&str>) -> Guarded {
             json!({"strategy": {"canary": {"trafficRouting": {"alb": {"annotationPrefix": p}}}}});
     }
     Guarded {
-        inner: Box::new(OfflineHost),
+        inner: Box::new(Inline(OfflineHost)),
         scope: Scope::for_rollout("test-module", &rollout.to_string(), &Settings::default()),
     }
 }
 
 /// "passed" when the guard let the call through to the backend, else the guard's reason.
-fn verdict<T>(r: Result<T, HostError>) -> String {
-    match r {
+fn verdict<T>(call: impl Future<Output = Result<T, HostError>>) -> String {
+    match block_on(call) {
         Err(HostError::Forbidden(m)) if m.contains("offline") => "passed".into(),
         Err(HostError::Forbidden(m)) => m,
         Err(e) => format!("unexpected: {e}"),

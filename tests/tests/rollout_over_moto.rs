@@ -7,8 +7,9 @@
 use std::ops::Range;
 use std::time::Duration;
 
-use albatross::aws::blocking::AwsHost;
 use albatross::aws::config::AwsOptions;
+use albatross::aws::host::AwsHost;
+use albatross::backend::Inline;
 use albatross::simulate::call_reconcile;
 use albatross_policy::reconcile::Settings;
 use albatross_sim::runner::Simulation;
@@ -61,7 +62,7 @@ fn a_rollout_waits_out_throttling_and_never_scales_down_unverified() {
         });
         for d in due {
             let backend = Box::new(AwsHost {
-                cluster: sim.world().clone(),
+                cluster: Inline(sim.world().clone()),
                 elbv2: elbv2.clone(),
             });
             let result = call_reconcile(default_module(), backend, &d.rollout_json, &settings);

@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use albatross::aws::blocking::AwsHost;
+use albatross::aws::host::AwsHost;
+use albatross::backend::{Backend, Inline, block_on};
 use albatross::manifest_host::ManifestHost;
 use albatross::offline::OfflineHost;
 use albatross::verify_report::call_verify;
@@ -59,7 +60,7 @@ fn the_simulated_elbv2_api_and_moto_agree_on_records_and_verdicts() {
     let mut sim = SharedWorld::new(world.clone());
     let elbv2 = env.elbv2(None, quick(), Duration::ZERO);
     let mut moto = AwsHost {
-        cluster: OfflineHost,
+        cluster: Inline(OfflineHost),
         elbv2: elbv2.clone(),
     };
 
@@ -68,27 +69,29 @@ fn the_simulated_elbv2_api_and_moto_agree_on_records_and_verdicts() {
         let (s, m) = both(
             &mirror,
             &ok(sim.describe_load_balancers(&names, &[])),
-            &ok(moto.describe_load_balancers(&names, &[])),
+            &ok(block_on(moto.describe_load_balancers(&names, &[]))),
         );
         assert_eq!(s, m, "DescribeLoadBalancers");
         let lb = |arn: &str| mirror.moto(arn).unwrap_or(arn).to_string();
         let (s, m) = both(
             &mirror,
             &ok(sim.describe_listeners(&alb.lb.arn)),
-            &ok(moto.describe_listeners(&lb(&alb.lb.arn))),
+            &ok(block_on(moto.describe_listeners(&lb(&alb.lb.arn)))),
         );
         assert_eq!(s, m, "DescribeListeners");
         let (s, m) = both(
             &mirror,
             &ok(sim.describe_rules(&alb.listener.arn)),
-            &ok(moto.describe_rules(&lb(&alb.listener.arn))),
+            &ok(block_on(moto.describe_rules(&lb(&alb.listener.arn)))),
         );
         assert_eq!(s, m, "DescribeRules");
         let sim_groups = ok(sim.describe_target_groups(Some(&alb.lb.arn), &[]));
         let (s, m) = both(
             &mirror,
             &sim_groups,
-            &ok(moto.describe_target_groups(Some(&lb(&alb.lb.arn)), &[])),
+            &ok(block_on(
+                moto.describe_target_groups(Some(&lb(&alb.lb.arn)), &[]),
+            )),
         );
         assert_eq!(s, m, "DescribeTargetGroups");
         assert!(!sim_groups.is_empty());
@@ -97,14 +100,14 @@ fn the_simulated_elbv2_api_and_moto_agree_on_records_and_verdicts() {
         let (s, m) = both(
             &mirror,
             &ok(sim.describe_tags(&sim_arns)),
-            &ok(moto.describe_tags(&moto_arns)),
+            &ok(block_on(moto.describe_tags(&moto_arns))),
         );
         assert_eq!(s, m, "DescribeTags");
         for (sim_arn, moto_arn) in sim_arns.iter().zip(&moto_arns) {
             let (s, m) = both(
                 &mirror,
                 &ok(sim.describe_target_health(sim_arn)),
-                &ok(moto.describe_target_health(moto_arn)),
+                &ok(block_on(moto.describe_target_health(moto_arn))),
             );
             assert_eq!(s, m, "DescribeTargetHealth {sim_arn}");
         }
@@ -119,7 +122,7 @@ fn the_simulated_elbv2_api_and_moto_agree_on_records_and_verdicts() {
     let settings = Settings::default();
     let on_sim = call_verify(
         default_module(),
-        Box::new(sim.clone()),
+        Box::new(Inline(sim.clone())),
         &rollout,
         &settings,
         None,
@@ -140,7 +143,10 @@ fn the_simulated_elbv2_api_and_moto_agree_on_records_and_verdicts() {
     let cluster = ManifestHost::new(&manifests).unwrap_or_else(|e| panic!("{e}"));
     let on_moto = call_verify(
         default_module(),
-        Box::new(AwsHost { cluster, elbv2 }),
+        Box::new(AwsHost {
+            cluster: Inline(cluster),
+            elbv2,
+        }),
         &rollout,
         &settings,
         None,

@@ -9,12 +9,12 @@
 //! - [`cache`]: a shared, short-lived, single-flight cache in front of the describe calls, so
 //!   many Rollouts behind one ALB cost one round of calls per interval.
 //! - [`metrics`]: call and cache counters, in Prometheus form.
-//! - [`blocking`]: the cache seen as the synchronous `elbv2` half of a strategy host, and a host
-//!   that joins it to any cluster backend.
+//! - [`host`]: the cache as the asynchronous `elbv2` half of a strategy backend, each call a
+//!   task on the SDK's runtime, and a backend that joins it to any cluster backend.
 
-pub mod blocking;
 pub mod cache;
 pub mod config;
 pub mod describe;
 pub mod errors;
+pub mod host;
 pub mod metrics;

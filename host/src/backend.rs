@@ -1,0 +1,176 @@
+//! What answers a strategy module's imports, seen from the host: [`Backend`], the async twin of
+//! the policy crate's [`Host`] trait. The cluster and ELBv2 calls are `async`, so a slow
+//! Kubernetes or AWS request suspends the module's call (wasmtime runs it on a fiber) and frees
+//! the tokio worker thread instead of blocking it; the clock and the log answer at once.
+//!
+//! [`Inline`] turns any synchronous [`Host`] whose answers are already in memory (the offline
+//! host, the simulated world, manifest files) into a backend that never waits.
+//! [`block_on`] drives one call to its end from synchronous code: the simulator's loop, the
+//! command line, the tests.
+
+use std::future::Future;
+
+use albatross_policy::HostError;
+use albatross_policy::elb::{
+    Listener, LoadBalancer, ResourceTags, Rule, TargetGroup, TargetHealth,
+};
+use albatross_policy::host::{Event, Host, Level, ObjectKind, PatchType};
+use async_trait::async_trait;
+
+/// Everything a strategy may ask of its host, with the I/O calls asynchronous. Each method
+/// means what the same method of [`Host`] means.
+#[async_trait]
+pub trait Backend: Send {
+    /// Reads one object as JSON.
+    async fn get(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<String, HostError>;
+    /// Lists objects matching a label selector.
+    async fn list(
+        &mut self,
+        kind: &ObjectKind,
+        ns: &str,
+        label_selector: &str,
+    ) -> Result<Vec<String>, HostError>;
+    /// Creates an object.
+    async fn create(
+        &mut self,
+        kind: &ObjectKind,
+        ns: &str,
+        object_json: &str,
+    ) -> Result<String, HostError>;
+    /// Patches an object or one of its subresources.
+    async fn patch(
+        &mut self,
+        kind: &ObjectKind,
+        ns: &str,
+        name: &str,
+        patch_type: PatchType,
+        patch_json: &str,
+        subresource: Option<&str>,
+    ) -> Result<String, HostError>;
+    /// Deletes an object.
+    async fn delete(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<(), HostError>;
+    /// Records an Event on the Rollout being reconciled.
+    async fn record_event(&mut self, event: &Event) -> Result<(), HostError>;
+    /// DescribeLoadBalancers by names and/or ARNs (all when both are empty).
+    async fn describe_load_balancers(
+        &mut self,
+        names: &[String],
+        arns: &[String],
+    ) -> Result<Vec<LoadBalancer>, HostError>;
+    /// DescribeListeners of a load balancer.
+    async fn describe_listeners(&mut self, lb: &str) -> Result<Vec<Listener>, HostError>;
+    /// DescribeRules of a listener.
+    async fn describe_rules(&mut self, listener: &str) -> Result<Vec<Rule>, HostError>;
+    /// DescribeTargetGroups of a load balancer and/or by ARN.
+    async fn describe_target_groups(
+        &mut self,
+        lb: Option<&str>,
+        arns: &[String],
+    ) -> Result<Vec<TargetGroup>, HostError>;
+    /// DescribeTags of resources.
+    async fn describe_tags(&mut self, arns: &[String]) -> Result<Vec<ResourceTags>, HostError>;
+    /// DescribeTargetHealth of a target group.
+    async fn describe_target_health(&mut self, tg: &str) -> Result<Vec<TargetHealth>, HostError>;
+    /// Milliseconds since the Unix epoch.
+    fn now_millis(&mut self) -> u64;
+    /// Writes a log line.
+    fn log(&mut self, level: Level, message: &str, fields: &[(&str, &str)]);
+}
+
+/// A synchronous [`Host`] whose answers are in memory, as a [`Backend`] that never waits.
+#[derive(Debug, Clone, Default)]
+pub struct Inline<H>(pub H);
+
+#[async_trait]
+impl<H: Host + Send> Backend for Inline<H> {
+    async fn get(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<String, HostError> {
+        self.0.get(kind, ns, name)
+    }
+
+    async fn list(
+        &mut self,
+        kind: &ObjectKind,
+        ns: &str,
+        sel: &str,
+    ) -> Result<Vec<String>, HostError> {
+        self.0.list(kind, ns, sel)
+    }
+
+    async fn create(
+        &mut self,
+        kind: &ObjectKind,
+        ns: &str,
+        json: &str,
+    ) -> Result<String, HostError> {
+        self.0.create(kind, ns, json)
+    }
+
+    async fn patch(
+        &mut self,
+        kind: &ObjectKind,
+        ns: &str,
+        name: &str,
+        patch_type: PatchType,
+        patch_json: &str,
+        subresource: Option<&str>,
+    ) -> Result<String, HostError> {
+        self.0
+            .patch(kind, ns, name, patch_type, patch_json, subresource)
+    }
+
+    async fn delete(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<(), HostError> {
+        self.0.delete(kind, ns, name)
+    }
+
+    async fn record_event(&mut self, event: &Event) -> Result<(), HostError> {
+        self.0.record_event(event)
+    }
+
+    async fn describe_load_balancers(
+        &mut self,
+        names: &[String],
+        arns: &[String],
+    ) -> Result<Vec<LoadBalancer>, HostError> {
+        self.0.describe_load_balancers(names, arns)
+    }
+
+    async fn describe_listeners(&mut self, lb: &str) -> Result<Vec<Listener>, HostError> {
+        self.0.describe_listeners(lb)
+    }
+
+    async fn describe_rules(&mut self, listener: &str) -> Result<Vec<Rule>, HostError> {
+        self.0.describe_rules(listener)
+    }
+
+    async fn describe_target_groups(
+        &mut self,
+        lb: Option<&str>,
+        arns: &[String],
+    ) -> Result<Vec<TargetGroup>, HostError> {
+        self.0.describe_target_groups(lb, arns)
+    }
+
+    async fn describe_tags(&mut self, arns: &[String]) -> Result<Vec<ResourceTags>, HostError> {
+        self.0.describe_tags(arns)
+    }
+
+    async fn describe_target_health(&mut self, tg: &str) -> Result<Vec<TargetHealth>, HostError> {
+        self.0.describe_target_health(tg)
+    }
+
+    fn now_millis(&mut self) -> u64 {
+        self.0.now_millis()
+    }
+
+    fn log(&mut self, level: Level, message: &str, fields: &[(&str, &str)]) {
+        self.0.log(level, message, fields);
+    }
+}
+
+/// Runs `future` to its end on the calling thread, parking it while the future waits. For
+/// synchronous callers only: inside a tokio task, `.await` the future instead. A backend that
+/// does network I/O must not depend on the calling thread to drive it ([`crate::aws::host`]
+/// runs its requests as tasks on its runtime), so this is safe with any backend.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    futures_executor::block_on(future)
+}
