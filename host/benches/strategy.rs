@@ -7,8 +7,9 @@
 //!   instantiated with `instantiate_async` on a fiber);
 //! - `load/compile` vs `load/cache`: a module compiled from its bytes vs loaded from the
 //!   compiled-code cache (both linked);
-//! - `pass/10k-rollouts/{native,wasm}`: one reconcile of each of 10,000 Rollouts in the
-//!   simulated world; the peak RSS of the process is printed at the end.
+//!
+//! The 10,000-Rollout pass and its memory are measured by `benches/pass.rs`, a process of its
+//! own.
 //!
 //! Run: `cargo xtask guest && cargo bench -p albatross --bench strategy`.
 
@@ -20,14 +21,10 @@ use albatross::bindings::{convert, wit_elbv2, wit_policy};
 use albatross::engine::{DEFAULT_COMPONENT, Limits, StrategyModule, new_engine};
 use albatross::offline::OfflineHost;
 use albatross::registry::{Registry, RegistryConfig};
-use albatross::simulate::{call_reconcile, read_manifests};
 use albatross_policy::api;
 use albatross_policy::elb::{TargetHealth, TargetHealthState};
-use albatross_policy::reconcile::Settings;
 use albatross_policy::verify::WeightCheck;
-use albatross_sim::runner::{NativeReconciler, Reconciler};
-use albatross_sim::{Faults, SharedWorld, World, WorldConfig};
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::Value;
 
 fn root() -> std::path::PathBuf {
@@ -156,77 +153,5 @@ fn load(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(cache);
 }
 
-/// A world with `n` copies of the guestbook manifests, one namespace each.
-fn world_of(n: usize) -> (SharedWorld, Vec<String>) {
-    let manifests = read_manifests(&root().join("examples/manifests/guestbook.yaml"))
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    let mut world = World::new(WorldConfig::default(), Faults::default());
-    let mut rollouts = Vec::with_capacity(n);
-    for i in 0..n {
-        for m in &manifests {
-            let mut m = m.clone();
-            m["metadata"]["namespace"] = Value::String(format!("ns{i}"));
-            let kind = m["kind"].as_str().unwrap_or_default().to_string();
-            if kind == "Rollout" {
-                rollouts.push(m.to_string());
-            }
-            world.store.put(&kind, m).unwrap_or_else(|e| panic!("{e}"));
-        }
-    }
-    (SharedWorld::new(world), rollouts)
-}
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn pass(c: &mut Criterion) {
-    const N: usize = 10_000;
-    let engine = new_engine().unwrap_or_else(|e| panic!("{e:#}"));
-    let module = StrategyModule::builtin(&engine).unwrap_or_else(|e| panic!("{e:#}"));
-    let settings = Settings::default();
-    let mut g = c.benchmark_group("pass");
-    g.sample_size(10);
-    g.measurement_time(Duration::from_secs(20));
-    g.bench_function("10k-rollouts/wasm", |b| {
-        b.iter_batched(
-            || world_of(N),
-            |(world, rollouts)| {
-                for r in &rollouts {
-                    let out =
-                        call_reconcile(&module, Box::new(Inline(world.clone())), r, &settings);
-                    assert!(out.is_ok(), "{out:?}");
-                }
-            },
-            BatchSize::PerIteration,
-        )
-    });
-    g.bench_function("10k-rollouts/native", |b| {
-        b.iter_batched(
-            || world_of(N),
-            |(world, rollouts)| {
-                for r in &rollouts {
-                    let out = NativeReconciler.reconcile(&world, r, &settings);
-                    assert!(out.is_ok(), "{out:?}");
-                }
-            },
-            BatchSize::PerIteration,
-        )
-    });
-    g.finish();
-    eprintln!(
-        "peak RSS of the benchmark process: {:.0} MiB",
-        peak_rss_mib()
-    );
-}
-
-criterion_group!(benches, pure, instantiate, load, pass);
+criterion_group!(benches, pure, instantiate, load);
 criterion_main!(benches);
