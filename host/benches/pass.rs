@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use albatross::backend::{Inline, block_on};
+use albatross::backend::{Backend, block_on};
 use albatross::engine::{StrategyModule, new_engine};
 use albatross::simulate::{read_manifests, reconcile};
 use albatross_policy::reconcile::Settings;
@@ -70,7 +70,7 @@ fn sequential(module: &StrategyModule, world: &SharedWorld, rollouts: &[String])
     for r in rollouts {
         let out = block_on(reconcile(
             module,
-            Box::new(Inline(world.clone())),
+            Backend::inline(world.clone()),
             r,
             &settings,
         ));
@@ -105,7 +105,7 @@ fn on_tokio(
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(r) = rollouts.get(i) else { break };
-                        let backend = Box::new(Inline(world.clone()));
+                        let backend = Backend::inline(world.clone());
                         let out = reconcile(&module, backend, r, &settings).await;
                         assert!(out.is_ok(), "{out:?}");
                     }

@@ -16,7 +16,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use albatross::backend::{Inline, block_on};
+use albatross::backend::{Backend, block_on};
 use albatross::bindings::{convert, wit_elbv2, wit_policy};
 use albatross::engine::{DEFAULT_COMPONENT, Limits, StrategyModule, new_engine};
 use albatross::offline::OfflineHost;
@@ -119,7 +119,7 @@ fn instantiate(c: &mut Criterion) {
     let mut g = c.benchmark_group("instantiate");
     g.bench_function("pure", |b| b.iter(|| module.instantiate_pure()));
     g.bench_function("io", |b| {
-        b.iter(|| block_on(module.instantiate(Box::new(Inline(OfflineHost)))))
+        b.iter(|| block_on(module.instantiate(Backend::inline(OfflineHost))))
     });
     g.finish();
 }

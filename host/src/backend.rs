@@ -1,10 +1,15 @@
-//! What answers a strategy module's imports, seen from the host: [`Backend`], the async twin of
-//! the policy crate's [`Host`] trait. The cluster and ELBv2 calls are `async`, so a slow
-//! Kubernetes or AWS request suspends the module's call (wasmtime runs it on a fiber) and frees
-//! the tokio worker thread instead of blocking it; the clock and the log answer at once.
+//! What answers a strategy module's imports, seen from the host: two async traits, the
+//! counterparts of the policy crate's [`Host`] split along the contract's interfaces.
+//! [`Cluster`] answers `cluster` (and the clock and the log); [`Elbv2`] answers `elbv2`. A
+//! [`Backend`] holds one of each, so each half can be answered, wrapped and checked on its
+//! own: the capability checks wrap the cluster half, the AWS SDK answers the ELBv2 half.
+//!
+//! The I/O calls are `async`, so a slow Kubernetes or AWS request suspends the module's call
+//! (wasmtime runs it on a fiber) and frees the tokio worker thread instead of blocking it; the
+//! clock and the log answer at once.
 //!
 //! [`Inline`] turns any synchronous [`Host`] whose answers are already in memory (the offline
-//! host, the simulated world, manifest files) into a backend that never waits.
+//! host, the simulated world, manifest files) into either half, never waiting.
 //! [`block_on`] drives one call to its end from synchronous code: the simulator's loop, the
 //! command line, the tests.
 
@@ -17,10 +22,10 @@ use albatross_policy::elb::{
 use albatross_policy::host::{Event, Host, Level, ObjectKind, PatchType};
 use async_trait::async_trait;
 
-/// Everything a strategy may ask of its host, with the I/O calls asynchronous. Each method
+/// The `cluster`, `clock` and `log` imports, with the cluster calls asynchronous. Each method
 /// means what the same method of [`Host`] means.
 #[async_trait]
-pub trait Backend: Send {
+pub trait Cluster: Send {
     /// Reads one object as JSON.
     async fn get(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<String, HostError>;
     /// Lists objects matching a label selector.
@@ -51,6 +56,16 @@ pub trait Backend: Send {
     async fn delete(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<(), HostError>;
     /// Records an Event on the Rollout being reconciled.
     async fn record_event(&mut self, event: &Event) -> Result<(), HostError>;
+    /// Milliseconds since the Unix epoch.
+    fn now_millis(&mut self) -> u64;
+    /// Writes a log line.
+    fn log(&mut self, level: Level, message: &str, fields: &[(&str, &str)]);
+}
+
+/// The `elbv2` import, asynchronous. Each method means what the same method of [`Host`]
+/// means.
+#[async_trait]
+pub trait Elbv2: Send {
     /// DescribeLoadBalancers by names and/or ARNs (all when both are empty).
     async fn describe_load_balancers(
         &mut self,
@@ -71,18 +86,34 @@ pub trait Backend: Send {
     async fn describe_tags(&mut self, arns: &[String]) -> Result<Vec<ResourceTags>, HostError>;
     /// DescribeTargetHealth of a target group.
     async fn describe_target_health(&mut self, tg: &str) -> Result<Vec<TargetHealth>, HostError>;
-    /// Milliseconds since the Unix epoch.
-    fn now_millis(&mut self) -> u64;
-    /// Writes a log line.
-    fn log(&mut self, level: Level, message: &str, fields: &[(&str, &str)]);
 }
 
-/// A synchronous [`Host`] whose answers are in memory, as a [`Backend`] that never waits.
+/// Everything that answers one module call's imports.
+pub struct Backend {
+    /// Answers the cluster, clock and log imports.
+    pub cluster: Box<dyn Cluster>,
+    /// Answers the elbv2 imports.
+    pub elbv2: Box<dyn Elbv2>,
+}
+
+impl Backend {
+    /// Both halves answered by one in-memory [`Host`] (two handles on it: `host` must be a
+    /// cheap clone sharing its state, as the simulated world and the offline host are).
+    pub fn inline<H: Host + Clone + Send + 'static>(host: H) -> Self {
+        Backend {
+            cluster: Box::new(Inline(host.clone())),
+            elbv2: Box::new(Inline(host)),
+        }
+    }
+}
+
+/// A synchronous [`Host`] whose answers are in memory, as either half of a [`Backend`], never
+/// waiting.
 #[derive(Debug, Clone, Default)]
 pub struct Inline<H>(pub H);
 
 #[async_trait]
-impl<H: Host + Send> Backend for Inline<H> {
+impl<H: Host + Send> Cluster for Inline<H> {
     async fn get(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<String, HostError> {
         self.0.get(kind, ns, name)
     }
@@ -126,6 +157,17 @@ impl<H: Host + Send> Backend for Inline<H> {
         self.0.record_event(event)
     }
 
+    fn now_millis(&mut self) -> u64 {
+        self.0.now_millis()
+    }
+
+    fn log(&mut self, level: Level, message: &str, fields: &[(&str, &str)]) {
+        self.0.log(level, message, fields);
+    }
+}
+
+#[async_trait]
+impl<H: Host + Send> Elbv2 for Inline<H> {
     async fn describe_load_balancers(
         &mut self,
         names: &[String],
@@ -156,14 +198,6 @@ impl<H: Host + Send> Backend for Inline<H> {
 
     async fn describe_target_health(&mut self, tg: &str) -> Result<Vec<TargetHealth>, HostError> {
         self.0.describe_target_health(tg)
-    }
-
-    fn now_millis(&mut self) -> u64 {
-        self.0.now_millis()
-    }
-
-    fn log(&mut self, level: Level, message: &str, fields: &[(&str, &str)]) {
-        self.0.log(level, message, fields);
     }
 }
 

@@ -12,7 +12,7 @@ use std::future::Future;
 use albatross_policy::host as native;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Cluster};
 
 wasmtime::component::bindgen!({
     world: "strategy",
@@ -55,7 +55,7 @@ pub fn settings(s: &albatross_policy::reconcile::Settings) -> wit_reconciler::Se
 /// name for logs, its memory cap, and the clock of its deadline.
 pub struct HostState {
     /// Answers cluster, elbv2, clock and log calls.
-    pub backend: Box<dyn Backend>,
+    pub backend: Backend,
     /// The module's name, put on every log line it writes.
     pub module: String,
     /// The memory cap of this instance.
@@ -101,9 +101,9 @@ impl CallClock {
 
 impl HostState {
     /// Runs one synchronous import on the backend, charging its time to the host.
-    fn timed<T>(&mut self, f: impl FnOnce(&mut dyn Backend) -> T) -> T {
+    fn timed<T>(&mut self, f: impl FnOnce(&mut dyn Cluster) -> T) -> T {
         let t = std::time::Instant::now();
-        let out = f(self.backend.as_mut());
+        let out = f(self.backend.cluster.as_mut());
         self.clock.in_host += t.elapsed();
         out
     }
@@ -161,7 +161,7 @@ impl self::albatross::strategy::cluster::Host for HostState {
         name: String,
     ) -> Result<String, wit_types::HostError> {
         let kind = native_kind(&kind);
-        let call = self.backend.get(&kind, &namespace, &name);
+        let call = self.backend.cluster.get(&kind, &namespace, &name);
         charged(&mut self.clock, call).await.map_err(host_error)
     }
 
@@ -172,7 +172,10 @@ impl self::albatross::strategy::cluster::Host for HostState {
         label_selector: String,
     ) -> Result<Vec<String>, wit_types::HostError> {
         let kind = native_kind(&kind);
-        let call = self.backend.list(&kind, &namespace, &label_selector);
+        let call = self
+            .backend
+            .cluster
+            .list(&kind, &namespace, &label_selector);
         charged(&mut self.clock, call).await.map_err(host_error)
     }
 
@@ -183,7 +186,7 @@ impl self::albatross::strategy::cluster::Host for HostState {
         object_json: String,
     ) -> Result<String, wit_types::HostError> {
         let kind = native_kind(&kind);
-        let call = self.backend.create(&kind, &namespace, &object_json);
+        let call = self.backend.cluster.create(&kind, &namespace, &object_json);
         charged(&mut self.clock, call).await.map_err(host_error)
     }
 
@@ -202,7 +205,7 @@ impl self::albatross::strategy::cluster::Host for HostState {
             wit_types::PatchType::StrategicMerge => native::PatchType::StrategicMerge,
         };
         let kind = native_kind(&kind);
-        let call = self.backend.patch(
+        let call = self.backend.cluster.patch(
             &kind,
             &namespace,
             &name,
@@ -220,14 +223,14 @@ impl self::albatross::strategy::cluster::Host for HostState {
         name: String,
     ) -> Result<(), wit_types::HostError> {
         let kind = native_kind(&kind);
-        let call = self.backend.delete(&kind, &namespace, &name);
+        let call = self.backend.cluster.delete(&kind, &namespace, &name);
         charged(&mut self.clock, call).await.map_err(host_error)
     }
 
     async fn record_event(&mut self, event: wit_types::Event) -> Result<(), wit_types::HostError> {
         let event: native::Event =
             convert(&event).map_err(|e| wit_types::HostError::Invalid(format!("event: {e}")))?;
-        let call = self.backend.record_event(&event);
+        let call = self.backend.cluster.record_event(&event);
         charged(&mut self.clock, call).await.map_err(host_error)
     }
 }
@@ -238,7 +241,7 @@ impl wit_elbv2::Host for HostState {
         names: Vec<String>,
         arns: Vec<String>,
     ) -> Result<Vec<wit_elbv2::LoadBalancer>, wit_types::HostError> {
-        let call = self.backend.describe_load_balancers(&names, &arns);
+        let call = self.backend.elbv2.describe_load_balancers(&names, &arns);
         wit_list(charged(&mut self.clock, call).await)
     }
 
@@ -246,7 +249,7 @@ impl wit_elbv2::Host for HostState {
         &mut self,
         load_balancer_arn: String,
     ) -> Result<Vec<wit_elbv2::Listener>, wit_types::HostError> {
-        let call = self.backend.describe_listeners(&load_balancer_arn);
+        let call = self.backend.elbv2.describe_listeners(&load_balancer_arn);
         wit_list(charged(&mut self.clock, call).await)
     }
 
@@ -254,7 +257,7 @@ impl wit_elbv2::Host for HostState {
         &mut self,
         listener_arn: String,
     ) -> Result<Vec<wit_elbv2::Rule>, wit_types::HostError> {
-        let call = self.backend.describe_rules(&listener_arn);
+        let call = self.backend.elbv2.describe_rules(&listener_arn);
         wit_list(charged(&mut self.clock, call).await)
     }
 
@@ -265,6 +268,7 @@ impl wit_elbv2::Host for HostState {
     ) -> Result<Vec<wit_elbv2::TargetGroup>, wit_types::HostError> {
         let call = self
             .backend
+            .elbv2
             .describe_target_groups(load_balancer_arn.as_deref(), &arns);
         wit_list(charged(&mut self.clock, call).await)
     }
@@ -273,7 +277,7 @@ impl wit_elbv2::Host for HostState {
         &mut self,
         resource_arns: Vec<String>,
     ) -> Result<Vec<wit_elbv2::ResourceTags>, wit_types::HostError> {
-        let call = self.backend.describe_tags(&resource_arns);
+        let call = self.backend.elbv2.describe_tags(&resource_arns);
         wit_list(charged(&mut self.clock, call).await)
     }
 
@@ -281,7 +285,7 @@ impl wit_elbv2::Host for HostState {
         &mut self,
         target_group_arn: String,
     ) -> Result<Vec<wit_elbv2::TargetHealth>, wit_types::HostError> {
-        let call = self.backend.describe_target_health(&target_group_arn);
+        let call = self.backend.elbv2.describe_target_health(&target_group_arn);
         wit_list(charged(&mut self.clock, call).await)
     }
 }

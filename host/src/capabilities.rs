@@ -18,9 +18,6 @@
 use std::sync::LazyLock;
 
 use albatross_policy::HostError;
-use albatross_policy::elb::{
-    Listener, LoadBalancer, ResourceTags, Rule, TargetGroup, TargetHealth,
-};
 use albatross_policy::host::{Event, Level, ObjectKind, PatchType};
 use albatross_policy::managed::{LEGACY_MANAGED_ACTIONS, MANAGED_ANNOTATIONS};
 use albatross_policy::reconcile::Settings;
@@ -32,7 +29,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use serde_json::Value;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Cluster};
 
 /// The labels of a refusal.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -108,10 +105,24 @@ impl Scope {
     }
 }
 
-/// A backend behind the capability checks of one scope.
+impl Scope {
+    /// `backend` with its cluster half behind the checks of this scope (the ELBv2 half only
+    /// reads, and is not checked).
+    pub fn guard(self, backend: Backend) -> Backend {
+        Backend {
+            cluster: Box::new(Guarded {
+                inner: backend.cluster,
+                scope: self,
+            }),
+            elbv2: backend.elbv2,
+        }
+    }
+}
+
+/// The cluster half of a backend, behind the capability checks of one scope.
 pub struct Guarded {
-    /// The backend that does the I/O.
-    pub inner: Box<dyn Backend>,
+    /// The cluster backend that does the I/O.
+    pub inner: Box<dyn Cluster>,
     /// What the module may touch.
     pub scope: Scope,
 }
@@ -329,7 +340,7 @@ impl Guarded {
 }
 
 #[async_trait]
-impl Backend for Guarded {
+impl Cluster for Guarded {
     async fn get(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<String, HostError> {
         self.check(kind, Verb::Get, ns, None)?;
         self.inner.get(kind, ns, name).await
@@ -380,38 +391,6 @@ impl Backend for Guarded {
 
     async fn record_event(&mut self, event: &Event) -> Result<(), HostError> {
         self.inner.record_event(event).await
-    }
-
-    async fn describe_load_balancers(
-        &mut self,
-        names: &[String],
-        arns: &[String],
-    ) -> Result<Vec<LoadBalancer>, HostError> {
-        self.inner.describe_load_balancers(names, arns).await
-    }
-
-    async fn describe_listeners(&mut self, lb: &str) -> Result<Vec<Listener>, HostError> {
-        self.inner.describe_listeners(lb).await
-    }
-
-    async fn describe_rules(&mut self, listener: &str) -> Result<Vec<Rule>, HostError> {
-        self.inner.describe_rules(listener).await
-    }
-
-    async fn describe_target_groups(
-        &mut self,
-        lb: Option<&str>,
-        arns: &[String],
-    ) -> Result<Vec<TargetGroup>, HostError> {
-        self.inner.describe_target_groups(lb, arns).await
-    }
-
-    async fn describe_tags(&mut self, arns: &[String]) -> Result<Vec<ResourceTags>, HostError> {
-        self.inner.describe_tags(arns).await
-    }
-
-    async fn describe_target_health(&mut self, tg: &str) -> Result<Vec<TargetHealth>, HostError> {
-        self.inner.describe_target_health(tg).await
     }
 
     fn now_millis(&mut self) -> u64 {

@@ -26,7 +26,7 @@ use wasmtime::{
     StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline,
 };
 
-use crate::backend::{Backend, Inline};
+use crate::backend::Backend;
 use crate::bindings::albatross::strategy::{clock, log};
 use crate::bindings::{CallClock, HostState, Strategy, StrategyPre};
 use crate::offline::OfflineHost;
@@ -277,10 +277,7 @@ impl StrategyModule {
     /// A fresh instance whose imports are answered by `backend`, with the deadline and memory
     /// cap of the module's limits. The deadline covers the instance's whole life: one call,
     /// made with `call_async` (`reconcile` or `verify`).
-    pub async fn instantiate(
-        &self,
-        backend: Box<dyn Backend>,
-    ) -> Result<(Store<HostState>, Strategy)> {
+    pub async fn instantiate(&self, backend: Backend) -> Result<(Store<HostState>, Strategy)> {
         let mut store = self.store(backend, true);
         let bindings = self
             .io
@@ -293,7 +290,7 @@ impl StrategyModule {
     /// A fresh instance for the pure functions, called synchronously: the clock and the log
     /// are answered, a cluster or ELBv2 call traps. Same deadline and memory cap.
     pub fn instantiate_pure(&self) -> Result<(Store<HostState>, Strategy)> {
-        let mut store = self.store(Box::new(Inline(OfflineHost)), false);
+        let mut store = self.store(Backend::inline(OfflineHost), false);
         let bindings = self
             .pure
             .instantiate(&mut store)
@@ -303,7 +300,7 @@ impl StrategyModule {
 
     /// A store with the module's limits. With `yields`, the deadline callback yields to the
     /// executor every [`YIELD_SLICE`] of running time (async calls only).
-    fn store(&self, backend: Box<dyn Backend>, yields: bool) -> Store<HostState> {
+    fn store(&self, backend: Backend, yields: bool) -> Store<HostState> {
         let mut store = Store::new(
             &self.engine,
             HostState {

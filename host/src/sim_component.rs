@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
-use crate::backend::Inline;
+use crate::backend::Backend;
 use crate::engine::{StrategyModule, WasmtimeContext};
 use crate::simulate::call_reconcile;
 
@@ -188,7 +188,7 @@ pub fn run(
         for d in due {
             let native = call_reconcile(
                 strategy,
-                Box::new(Inline(world.clone())),
+                Backend::inline(world.clone()),
                 &d.rollout_json,
                 settings,
             );

@@ -14,9 +14,9 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::backend::{Backend, Inline, block_on};
+use crate::backend::{Backend, block_on};
 use crate::bindings::{convert, settings as wit_settings};
-use crate::capabilities::{Guarded, Scope};
+use crate::capabilities::Scope;
 use crate::engine::{StrategyModule, describe_failure};
 
 /// Reads a scenario file (YAML or JSON).
@@ -87,7 +87,7 @@ impl Reconciler for WasmReconciler<'_> {
     ) -> Result<Outcome, StrategyError> {
         call_reconcile(
             self.module,
-            Box::new(Inline(world.clone())),
+            Backend::inline(world.clone()),
             rollout_json,
             settings,
         )
@@ -98,7 +98,7 @@ impl Reconciler for WasmReconciler<'_> {
 /// [`crate::backend::block_on`].
 pub fn call_reconcile(
     module: &StrategyModule,
-    backend: Box<dyn Backend>,
+    backend: Backend,
     rollout_json: &str,
     settings: &Settings,
 ) -> Result<Outcome, StrategyError> {
@@ -106,23 +106,20 @@ pub fn call_reconcile(
 }
 
 /// One reconcile call into a module, its cluster calls checked against what it may touch
-/// ([`Guarded`]), contained: a trap, a deadline or memory cap hit, or an
+/// ([`crate::capabilities::Guarded`]), contained: a trap, a deadline or memory cap hit, or an
 /// outcome that does not validate comes back as a `malformed` error naming the module and the
 /// reason, so the caller marks the Rollout degraded and writes nothing else. The call is
 /// suspended, not blocked, while an import waits on Kubernetes or AWS.
 pub async fn reconcile(
     module: &StrategyModule,
-    backend: Box<dyn Backend>,
+    backend: Backend,
     rollout_json: &str,
     settings: &Settings,
 ) -> Result<Outcome, StrategyError> {
     let failed = |why: String| {
         StrategyError::Malformed(format!("strategy module {:?} {why}", module.name()))
     };
-    let backend = Box::new(Guarded {
-        inner: backend,
-        scope: Scope::for_rollout(module.name(), rollout_json, settings),
-    });
+    let backend = Scope::for_rollout(module.name(), rollout_json, settings).guard(backend);
     let (mut store, bindings) = module
         .instantiate(backend)
         .await

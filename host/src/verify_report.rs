@@ -12,9 +12,9 @@ use albatross_policy::verification::Verification;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
-use crate::aws::host::{AwsHost, Elbv2Tasks};
+use crate::aws::host::Elbv2Tasks;
 use crate::backend::{Backend, Inline, block_on};
-use crate::capabilities::{Guarded, Scope};
+use crate::capabilities::Scope;
 use crate::manifest_host::ManifestHost;
 
 use crate::bindings::{convert, settings as wit_settings};
@@ -23,7 +23,7 @@ use crate::engine::{StrategyModule, describe_failure};
 /// [`verify`] from synchronous code, driven by [`block_on`].
 pub fn call_verify(
     module: &StrategyModule,
-    backend: Box<dyn Backend>,
+    backend: Backend,
     rollout_json: &str,
     settings: &Settings,
     desired_canary_weight: Option<u32>,
@@ -42,15 +42,12 @@ pub fn call_verify(
 /// `Ok(Err(..))`; a module that fails is an error naming it.
 pub async fn verify(
     module: &StrategyModule,
-    backend: Box<dyn Backend>,
+    backend: Backend,
     rollout_json: &str,
     settings: &Settings,
     desired_canary_weight: Option<u32>,
 ) -> Result<Result<Verification, StrategyError>> {
-    let backend = Box::new(Guarded {
-        inner: backend,
-        scope: Scope::for_rollout(module.name(), rollout_json, settings),
-    });
+    let backend = Scope::for_rollout(module.name(), rollout_json, settings).guard(backend);
     let (mut store, bindings) = module.instantiate(backend).await?;
     let result = bindings
         .albatross_strategy_reconciler()
@@ -135,10 +132,10 @@ pub fn verify_manifests(
     }
     call_verify(
         module,
-        Box::new(AwsHost {
-            cluster: Inline(cluster),
-            elbv2,
-        }),
+        Backend {
+            cluster: Box::new(Inline(cluster)),
+            elbv2: Box::new(elbv2),
+        },
         &rollout.to_string(),
         &request.settings,
         request.weight,

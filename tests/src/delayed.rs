@@ -1,4 +1,4 @@
-//! A slow API server for tests: a [`Backend`] that answers every cluster read (`get`, `list`)
+//! A slow API server for tests: a [`Cluster`] that answers every read (`get`, `list`)
 //! after an asynchronous delay (`tokio::time::sleep`, so it needs a tokio runtime with time),
 //! and notes, for each read, a counter's value before and after the wait. With a ticker task
 //! bumping the counter on the same thread, the notes show whether the thread was free to run
@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use albatross::backend::Backend;
+use albatross::backend::{Backend, Cluster, Inline};
 use albatross_policy::HostError;
-use albatross_policy::elb::{
-    Listener, LoadBalancer, ResourceTags, Rule, TargetGroup, TargetHealth,
-};
-use albatross_policy::host::{Event, Level, ObjectKind, PatchType};
+use albatross_policy::host::{Event, Host, Level, ObjectKind, PatchType};
 use async_trait::async_trait;
+
+/// `(before, after)` counter values for each delayed read, in order, shared.
+pub type Waits = Arc<Mutex<Vec<(u64, u64)>>>;
 
 /// `inner`, its cluster reads answered `delay` late.
 pub struct Delayed<B> {
@@ -25,7 +25,23 @@ pub struct Delayed<B> {
     /// The counter read before and after each wait.
     pub ticks: Arc<AtomicU64>,
     /// `(before, after)` for each read, in order.
-    pub waits: Arc<Mutex<Vec<(u64, u64)>>>,
+    pub waits: Waits,
+}
+
+/// A backend on `host` (a cheap clone sharing its state) whose cluster reads answer `delay`
+/// late, its notes kept against `ticks`, and those notes.
+pub fn slow_backend<H: Host + Clone + Send + Sync + 'static>(
+    host: H,
+    delay: Duration,
+    ticks: Arc<AtomicU64>,
+) -> (Backend, Waits) {
+    let cluster = Delayed::new(Inline(host.clone()), delay, ticks);
+    let waits = cluster.waits.clone();
+    let backend = Backend {
+        cluster: Box::new(cluster),
+        elbv2: Box::new(Inline(host)),
+    };
+    (backend, waits)
 }
 
 impl<B> Delayed<B> {
@@ -51,7 +67,7 @@ impl<B> Delayed<B> {
 }
 
 #[async_trait]
-impl<B: Backend + Sync> Backend for Delayed<B> {
+impl<B: Cluster + Sync> Cluster for Delayed<B> {
     async fn get(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<String, HostError> {
         self.wait().await;
         self.inner.get(kind, ns, name).await
@@ -96,38 +112,6 @@ impl<B: Backend + Sync> Backend for Delayed<B> {
 
     async fn record_event(&mut self, event: &Event) -> Result<(), HostError> {
         self.inner.record_event(event).await
-    }
-
-    async fn describe_load_balancers(
-        &mut self,
-        names: &[String],
-        arns: &[String],
-    ) -> Result<Vec<LoadBalancer>, HostError> {
-        self.inner.describe_load_balancers(names, arns).await
-    }
-
-    async fn describe_listeners(&mut self, lb: &str) -> Result<Vec<Listener>, HostError> {
-        self.inner.describe_listeners(lb).await
-    }
-
-    async fn describe_rules(&mut self, listener: &str) -> Result<Vec<Rule>, HostError> {
-        self.inner.describe_rules(listener).await
-    }
-
-    async fn describe_target_groups(
-        &mut self,
-        lb: Option<&str>,
-        arns: &[String],
-    ) -> Result<Vec<TargetGroup>, HostError> {
-        self.inner.describe_target_groups(lb, arns).await
-    }
-
-    async fn describe_tags(&mut self, arns: &[String]) -> Result<Vec<ResourceTags>, HostError> {
-        self.inner.describe_tags(arns).await
-    }
-
-    async fn describe_target_health(&mut self, tg: &str) -> Result<Vec<TargetHealth>, HostError> {
-        self.inner.describe_target_health(tg).await
     }
 
     fn now_millis(&mut self) -> u64 {

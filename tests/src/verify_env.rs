@@ -9,9 +9,9 @@ use std::time::Duration;
 use albatross::aws::cache::Elbv2Cache;
 use albatross::aws::config::{AwsOptions, elbv2_client};
 use albatross::aws::describe::Elbv2Api;
-use albatross::aws::host::{AwsHost, Elbv2Tasks};
+use albatross::aws::host::Elbv2Tasks;
 use albatross::aws::metrics::Elbv2Metrics;
-use albatross::backend::Inline;
+use albatross::backend::{Backend, Inline};
 use albatross::manifest_host::ManifestHost;
 use albatross::verify_report::call_verify;
 use albatross_policy::StrategyError;
@@ -167,10 +167,10 @@ pub fn verify(
             .set_endpoints("shop", service, &ips)
             .unwrap_or_else(|e| panic!("endpoints: {e}"));
     }
-    let backend = Box::new(AwsHost {
-        cluster: Inline(cluster),
-        elbv2: elbv2.clone(),
-    });
+    let backend = Backend {
+        cluster: Box::new(Inline(cluster)),
+        elbv2: Box::new(elbv2.clone()),
+    };
     call_verify(
         default_module(),
         backend,

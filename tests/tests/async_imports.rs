@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use albatross::backend::Inline;
+use albatross::backend::Backend;
 use albatross::engine::{StrategyModule, new_engine};
 use albatross::offline::OfflineHost;
 use albatross::simulate::reconcile;
 use albatross_policy::reconcile::Settings;
 use albatross_sim::SharedWorld;
-use albatross_tests::delayed::Delayed;
+use albatross_tests::delayed::slow_backend;
 use albatross_tests::{Way, built_component, default_module, partial, scenario};
 
 fn one_thread() -> tokio::runtime::Runtime {
@@ -49,16 +49,9 @@ fn a_call_waiting_on_slow_reads_leaves_the_thread_to_other_tasks() {
     let (world, rollout) = world_at_150();
     let ticks = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
-    let slow = Delayed::new(Inline(world), Duration::from_millis(20), ticks.clone());
-    let waits = slow.waits.clone();
+    let (slow, waits) = slow_backend(world, Duration::from_millis(20), ticks.clone());
     let call = async {
-        let out = reconcile(
-            default_module(),
-            Box::new(slow),
-            &rollout,
-            &Settings::default(),
-        )
-        .await;
+        let out = reconcile(default_module(), slow, &rollout, &Settings::default()).await;
         done.store(true, Ordering::SeqCst);
         out
     };
@@ -96,7 +89,7 @@ fn a_module_computing_without_end_yields_until_its_deadline_stops_it() {
         let before = ticks.load(Ordering::SeqCst);
         let out = reconcile(
             &spin,
-            Box::new(Inline(OfflineHost)),
+            Backend::inline(OfflineHost),
             rollout,
             &Settings::default(),
         )

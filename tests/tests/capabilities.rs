@@ -1,7 +1,7 @@
 //! The capability checks on their own: what passes to the backend (here the offline host,
 //! whose own refusal says "offline") and what the guard refuses first.
 
-use albatross::backend::{Backend, Inline, block_on};
+use albatross::backend::{Cluster, Inline, block_on};
 use albatross::capabilities::{Guarded, Scope};
 use albatross::offline::OfflineHost;
 use albatross_policy::HostError;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use albatross::backend::Inline;
+use albatross::backend::Backend;
 use albatross::calls::{Call, call_wasm};
 use albatross::engine::{DEFAULT_MODULE_NAME, new_engine};
 use albatross::module_cmd::{format_inspection, inspect, precompile};
@@ -72,7 +72,7 @@ fn a_module_swapped_while_reconciles_run_fails_none_and_serves_the_next_ones() {
                     .unwrap_or_else(|e| panic!("{e:#}"));
                 let outcome = call_reconcile(
                     &loaded.module,
-                    Box::new(Inline(OfflineHost)),
+                    Backend::inline(OfflineHost),
                     &rollout,
                     &Settings::default(),
                 );

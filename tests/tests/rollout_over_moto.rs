@@ -8,8 +8,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 use albatross::aws::config::AwsOptions;
-use albatross::aws::host::AwsHost;
-use albatross::backend::Inline;
+use albatross::backend::{Backend, Inline};
 use albatross::simulate::call_reconcile;
 use albatross_policy::reconcile::Settings;
 use albatross_sim::runner::Simulation;
@@ -61,10 +60,10 @@ fn a_rollout_waits_out_throttling_and_never_scales_down_unverified() {
             Mode::Pass
         });
         for d in due {
-            let backend = Box::new(AwsHost {
-                cluster: Inline(sim.world().clone()),
-                elbv2: elbv2.clone(),
-            });
+            let backend = Backend {
+                cluster: Box::new(Inline(sim.world().clone())),
+                elbv2: Box::new(elbv2.clone()),
+            };
             let result = call_reconcile(default_module(), backend, &d.rollout_json, &settings);
             sim.record(&d.namespace, &d.name, result);
         }

@@ -6,13 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use albatross::backend::Inline;
 use albatross::capabilities::refusals;
 use albatross::engine::{Limits, StrategyModule, new_engine};
 use albatross::simulate::{WasmReconciler, reconcile};
 use albatross_policy::reconcile::Settings;
 use albatross_sim::runner::{Scenario, Trace, run};
-use albatross_tests::delayed::Delayed;
+use albatross_tests::delayed::slow_backend;
 use albatross_tests::{Way, built_component, scenario, simulate};
 use wasmtime::Engine;
 
@@ -206,18 +205,13 @@ fn time_spent_in_slow_imports_is_not_charged_to_the_module() {
         .unwrap_or_default()
         .to_string();
     // A slow API server: every cluster read answers 30 ms late.
-    let slow = Delayed::new(Inline(world), Duration::from_millis(30), Arc::default());
+    let (slow, _) = slow_backend(world, Duration::from_millis(30), Arc::default());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .unwrap();
     let started = std::time::Instant::now();
-    let out = runtime.block_on(reconcile(
-        &module,
-        Box::new(slow),
-        &rollout,
-        &Settings::default(),
-    ));
+    let out = runtime.block_on(reconcile(&module, slow, &rollout, &Settings::default()));
     let took = started.elapsed();
     assert!(
         took > Duration::from_millis(100),

@@ -6,10 +6,8 @@
 
 use std::time::Duration;
 
-use albatross::aws::host::AwsHost;
-use albatross::backend::{Backend, Inline, block_on};
+use albatross::backend::{Backend, Elbv2, Inline, block_on};
 use albatross::manifest_host::ManifestHost;
-use albatross::offline::OfflineHost;
 use albatross::verify_report::call_verify;
 use albatross_policy::host::Host;
 use albatross_policy::reconcile::Settings;
@@ -59,10 +57,7 @@ fn the_simulated_elbv2_api_and_moto_agree_on_records_and_verdicts() {
     env.run(mirror.sync(&env.admin, (&env.vpc, &env.subnets), &world.elb));
     let mut sim = SharedWorld::new(world.clone());
     let elbv2 = env.elbv2(None, quick(), Duration::ZERO);
-    let mut moto = AwsHost {
-        cluster: Inline(OfflineHost),
-        elbv2: elbv2.clone(),
-    };
+    let mut moto = elbv2.clone();
 
     for alb in world.elb.albs.values() {
         let names = [alb.lb.name.clone()];
@@ -122,7 +117,7 @@ fn the_simulated_elbv2_api_and_moto_agree_on_records_and_verdicts() {
     let settings = Settings::default();
     let on_sim = call_verify(
         default_module(),
-        Box::new(Inline(sim.clone())),
+        Backend::inline(sim.clone()),
         &rollout,
         &settings,
         None,
@@ -143,10 +138,10 @@ fn the_simulated_elbv2_api_and_moto_agree_on_records_and_verdicts() {
     let cluster = ManifestHost::new(&manifests).unwrap_or_else(|e| panic!("{e}"));
     let on_moto = call_verify(
         default_module(),
-        Box::new(AwsHost {
-            cluster: Inline(cluster),
-            elbv2,
-        }),
+        Backend {
+            cluster: Box::new(Inline(cluster)),
+            elbv2: Box::new(elbv2),
+        },
         &rollout,
         &settings,
         None,

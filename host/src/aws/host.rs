@@ -1,8 +1,7 @@
-//! The ELBv2 cache as the `elbv2` half of a strategy [`Backend`]. Each describe call runs as a
+//! The ELBv2 cache as the [`Elbv2`] half of a strategy backend. Each describe call runs as a
 //! task on the tokio runtime that owns the SDK client and the module's call awaits it, so
 //! the call is suspended (not blocked) while AWS answers, and it makes no difference which
 //! executor polls the module: a controller's tokio task or [`crate::backend::block_on`].
-//! [`AwsHost`] joins it to any backend that answers the cluster, clock and log imports.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,12 +10,11 @@ use albatross_policy::HostError;
 use albatross_policy::elb::{
     Listener, LoadBalancer, ResourceTags, Rule, TargetGroup, TargetHealth,
 };
-use albatross_policy::host::{Event, Level, ObjectKind, PatchType};
 use async_trait::async_trait;
 use tokio::runtime::Handle;
 
 use super::cache::Elbv2Cache;
-use crate::backend::Backend;
+use crate::backend::Elbv2;
 
 /// The cached describe calls, run as tasks on a runtime.
 #[derive(Clone)]
@@ -50,83 +48,27 @@ impl Elbv2Tasks {
     }
 }
 
-/// A strategy backend whose cluster, clock and log come from `cluster` and whose ELBv2 calls
-/// go to AWS.
-pub struct AwsHost<C> {
-    /// Answers the cluster, clock and log imports.
-    pub cluster: C,
-    /// Answers the elbv2 imports.
-    pub elbv2: Elbv2Tasks,
-}
-
 #[async_trait]
-impl<C: Backend> Backend for AwsHost<C> {
-    async fn get(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<String, HostError> {
-        self.cluster.get(kind, ns, name).await
-    }
-
-    async fn list(
-        &mut self,
-        kind: &ObjectKind,
-        ns: &str,
-        sel: &str,
-    ) -> Result<Vec<String>, HostError> {
-        self.cluster.list(kind, ns, sel).await
-    }
-
-    async fn create(
-        &mut self,
-        kind: &ObjectKind,
-        ns: &str,
-        json: &str,
-    ) -> Result<String, HostError> {
-        self.cluster.create(kind, ns, json).await
-    }
-
-    async fn patch(
-        &mut self,
-        kind: &ObjectKind,
-        ns: &str,
-        name: &str,
-        patch_type: PatchType,
-        patch_json: &str,
-        subresource: Option<&str>,
-    ) -> Result<String, HostError> {
-        self.cluster
-            .patch(kind, ns, name, patch_type, patch_json, subresource)
-            .await
-    }
-
-    async fn delete(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<(), HostError> {
-        self.cluster.delete(kind, ns, name).await
-    }
-
-    async fn record_event(&mut self, event: &Event) -> Result<(), HostError> {
-        self.cluster.record_event(event).await
-    }
-
+impl Elbv2 for Elbv2Tasks {
     async fn describe_load_balancers(
         &mut self,
         names: &[String],
         arns: &[String],
     ) -> Result<Vec<LoadBalancer>, HostError> {
         let (names, arns) = (names.to_vec(), arns.to_vec());
-        self.elbv2
-            .run(|c| async move { c.describe_load_balancers(&names, &arns).await })
+        self.run(|c| async move { c.describe_load_balancers(&names, &arns).await })
             .await
     }
 
     async fn describe_listeners(&mut self, lb: &str) -> Result<Vec<Listener>, HostError> {
         let lb = lb.to_string();
-        self.elbv2
-            .run(|c| async move { c.describe_listeners(&lb).await })
+        self.run(|c| async move { c.describe_listeners(&lb).await })
             .await
     }
 
     async fn describe_rules(&mut self, listener: &str) -> Result<Vec<Rule>, HostError> {
         let listener = listener.to_string();
-        self.elbv2
-            .run(|c| async move { c.describe_rules(&listener).await })
+        self.run(|c| async move { c.describe_rules(&listener).await })
             .await
     }
 
@@ -136,30 +78,19 @@ impl<C: Backend> Backend for AwsHost<C> {
         arns: &[String],
     ) -> Result<Vec<TargetGroup>, HostError> {
         let (lb, arns) = (lb.map(str::to_string), arns.to_vec());
-        self.elbv2
-            .run(|c| async move { c.describe_target_groups(lb.as_deref(), &arns).await })
+        self.run(|c| async move { c.describe_target_groups(lb.as_deref(), &arns).await })
             .await
     }
 
     async fn describe_tags(&mut self, arns: &[String]) -> Result<Vec<ResourceTags>, HostError> {
         let arns = arns.to_vec();
-        self.elbv2
-            .run(|c| async move { c.describe_tags(&arns).await })
+        self.run(|c| async move { c.describe_tags(&arns).await })
             .await
     }
 
     async fn describe_target_health(&mut self, tg: &str) -> Result<Vec<TargetHealth>, HostError> {
         let tg = tg.to_string();
-        self.elbv2
-            .run(|c| async move { c.describe_target_health(&tg).await })
+        self.run(|c| async move { c.describe_target_health(&tg).await })
             .await
-    }
-
-    fn now_millis(&mut self) -> u64 {
-        self.cluster.now_millis()
-    }
-
-    fn log(&mut self, level: Level, message: &str, fields: &[(&str, &str)]) {
-        self.cluster.log(level, message, fields);
     }
 }

@@ -10,7 +10,7 @@
 //!   many Rollouts behind one ALB cost one round of calls per interval.
 //! - [`metrics`]: call and cache counters, in Prometheus form.
 //! - [`host`]: the cache as the asynchronous `elbv2` half of a strategy backend, each call a
-//!   task on the SDK's runtime, and a backend that joins it to any cluster backend.
+//!   task on the SDK's runtime.
 
 pub mod cache;
 pub mod config;
