@@ -10,7 +10,6 @@ use albatross_policy::elb::{
     Listener, LoadBalancer, ResourceTags, Rule, TargetGroup, TargetHealth,
 };
 use albatross_policy::host::{Event, Host, Level, ObjectKind, PatchType};
-use albatross_sim::labels::{label_map, parse_selector, selector_matches};
 use albatross_sim::store::Store;
 use serde_json::{Value, json};
 
@@ -65,8 +64,8 @@ impl ManifestHost {
 impl Host for ManifestHost {
     fn get(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<String, HostError> {
         self.store
-            .get(&kind.kind, ns, name)
-            .map(Value::to_string)
+            .get_json(&kind.kind, ns, name)
+            .map(str::to_string)
             .ok_or_else(|| {
                 HostError::NotFound(format!(
                     "{} {ns}/{name} is not in the manifests given",
@@ -76,13 +75,7 @@ impl Host for ManifestHost {
     }
 
     fn list(&mut self, kind: &ObjectKind, ns: &str, sel: &str) -> Result<Vec<String>, HostError> {
-        let selector = parse_selector(sel)?;
-        Ok(self
-            .store
-            .list(&kind.kind, ns)
-            .filter(|o| selector_matches(&selector, &label_map(&o["metadata"]["labels"])))
-            .map(Value::to_string)
-            .collect())
+        self.store.list_json(&kind.kind, ns, sel)
     }
 
     fn create(&mut self, kind: &ObjectKind, ns: &str, _json: &str) -> Result<String, HostError> {

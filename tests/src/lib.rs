@@ -117,9 +117,8 @@ pub fn reconcile_once(world: &SharedWorld, way: Way, ns: &str, name: &str) -> Va
     let rollout = world
         .lock()
         .store
-        .get("Rollout", ns, name)
-        .cloned()
-        .unwrap_or(Value::Null)
+        .get_json("Rollout", ns, name)
+        .unwrap_or("null")
         .to_string();
     let settings = Settings::default();
     let result = match way {
@@ -137,7 +136,7 @@ pub fn reconcile_once(world: &SharedWorld, way: Way, ns: &str, name: &str) -> Va
             .and_then(|s| serde_json::from_str::<Value>(s).ok())
     {
         let mut w = world.lock();
-        if let Some(mut r) = w.store.get("Rollout", ns, name).cloned() {
+        if let Some(mut r) = w.store.get("Rollout", ns, name) {
             r["status"] = status;
             let _ = w.store.put("Rollout", r);
         }

@@ -38,7 +38,6 @@ fn world_at_150() -> (SharedWorld, String) {
         .lock()
         .store
         .get("Rollout", "shop", "guestbook")
-        .cloned()
         .unwrap_or_default()
         .to_string();
     (world, rollout)

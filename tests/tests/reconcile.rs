@@ -50,7 +50,6 @@ fn a_pass_over_a_settled_world_writes_nothing() {
             .lock()
             .store
             .get("Rollout", "shop", "guestbook")
-            .cloned()
             .unwrap();
         assert_eq!(rollout["status"]["phase"], json!("Healthy"), "{way:?}");
         assert_eq!(
@@ -109,7 +108,6 @@ fn an_invalid_rollout_is_degraded_and_nothing_is_written() {
             .lock()
             .store
             .get("Rollout", "shop", "guestbook")
-            .cloned()
             .unwrap();
         assert_eq!(rollout["status"]["phase"], json!("Degraded"), "{way:?}");
         assert!(

@@ -158,7 +158,6 @@ fn a_module_that_reads_a_secret_or_writes_outside_its_scope_is_refused_and_count
     let ingress = world
         .store
         .get("Ingress", "shop", "web")
-        .cloned()
         .unwrap_or_default();
     assert!(
         ingress["metadata"]["annotations"]
@@ -201,7 +200,6 @@ fn time_spent_in_slow_imports_is_not_charged_to_the_module() {
         .lock()
         .store
         .get("Rollout", "shop", "guestbook")
-        .cloned()
         .unwrap_or_default()
         .to_string();
     // A slow API server: every cluster read answers 30 ms late.

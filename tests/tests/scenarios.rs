@@ -369,7 +369,7 @@ fn a_header_route_comes_and_goes_with_its_steps() {
     );
     // While it is live, the Ingress carries the route and the ALB a header rule to the canary.
     let world = albatross_tests::partial(&s, Way::Wasm, 95);
-    let ingress = world.store.get("Ingress", "shop", "web").unwrap().clone();
+    let ingress = world.store.get("Ingress", "shop", "web").unwrap();
     let first = &ingress["spec"]["rules"][0]["http"]["paths"][0];
     assert_eq!(
         first["backend"]["service"],

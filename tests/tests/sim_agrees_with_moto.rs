@@ -111,7 +111,6 @@ fn the_simulated_elbv2_api_and_moto_agree_on_records_and_verdicts() {
     let rollout = world
         .store
         .get("Rollout", "shop", "guestbook")
-        .cloned()
         .unwrap_or(Value::Null)
         .to_string();
     let settings = Settings::default();
@@ -132,7 +131,7 @@ fn the_simulated_elbv2_api_and_moto_agree_on_records_and_verdicts() {
         "TargetGroupBinding",
     ]
     .iter()
-    .flat_map(|kind| world.store.list(kind, "shop").cloned().collect::<Vec<_>>())
+    .flat_map(|kind| world.store.list(kind, "shop").collect::<Vec<_>>())
     .map(|o| serde_json::from_str(&mirror.to_moto(&o.to_string())).unwrap_or(Value::Null))
     .collect();
     let cluster = ManifestHost::new(&manifests).unwrap_or_else(|e| panic!("{e}"));

@@ -12,7 +12,6 @@ use albatross_policy::elb::{
 use albatross_policy::host::{Event, EventType, Host, Level, ObjectKind, PatchType};
 use serde_json::Value;
 
-use crate::labels::{label_map, parse_selector, selector_matches};
 use crate::world::World;
 
 fn parse(json: &str) -> Result<Value, HostError> {
@@ -44,8 +43,8 @@ impl World {
 impl Host for World {
     fn get(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<String, HostError> {
         self.store
-            .get(&kind.kind, ns, name)
-            .map(Value::to_string)
+            .get_json(&kind.kind, ns, name)
+            .map(str::to_string)
             .ok_or_else(|| HostError::NotFound(format!("{} {ns}/{name}", kind.kind)))
     }
 
@@ -55,13 +54,7 @@ impl Host for World {
         ns: &str,
         selector: &str,
     ) -> Result<Vec<String>, HostError> {
-        let wanted = parse_selector(selector)?;
-        Ok(self
-            .store
-            .list(&kind.kind, ns)
-            .filter(|o| selector_matches(&wanted, &label_map(&o["metadata"]["labels"])))
-            .map(Value::to_string)
-            .collect())
+        self.store.list_json(&kind.kind, ns, selector)
     }
 
     fn create(
@@ -71,9 +64,7 @@ impl Host for World {
         object_json: &str,
     ) -> Result<String, HostError> {
         self.write_allowed(&format!("create {}", kind.kind))?;
-        self.store
-            .create(&kind.kind, parse(object_json)?)
-            .map(|v| v.to_string())
+        self.store.create(&kind.kind, parse(object_json)?)
     }
 
     fn patch(
@@ -91,14 +82,12 @@ impl Host for World {
                 "the simulated API server takes merge patches".into(),
             ));
         }
-        self.store
-            .patch(&kind.kind, ns, name, &parse(patch_json)?)
-            .map(|v| v.to_string())
+        self.store.patch(&kind.kind, ns, name, &parse(patch_json)?)
     }
 
     fn delete(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<(), HostError> {
         self.write_allowed(&format!("delete {} {ns}/{name}", kind.kind))?;
-        self.store.delete(&kind.kind, ns, name).map(|_| ())
+        self.store.delete(&kind.kind, ns, name)
     }
 
     fn record_event(&mut self, event: &Event) -> Result<(), HostError> {

@@ -117,7 +117,8 @@ fn service_port(world: &World, ns: &str, service: &str, port: &str) -> Option<u3
     if let Ok(n) = port.parse::<u32>() {
         return Some(n);
     }
-    world.store.get("Service", ns, service)?["spec"]["ports"]
+    let svc = world.store.get("Service", ns, service)?;
+    svc["spec"]["ports"]
         .as_array()?
         .iter()
         .find(|p| p["name"].as_str() == Some(port))
@@ -364,7 +365,7 @@ impl World {
         if self.faults.lb_controller_down(self.now_s) {
             return;
         }
-        let ingresses: Vec<Value> = self.store.list("Ingress", "").cloned().collect();
+        let ingresses: Vec<Value> = self.store.list("Ingress", "").collect();
         for raw in ingresses {
             let Ok(ingress) = serde_json::from_value::<Ingress>(raw.clone()) else {
                 continue;
@@ -402,9 +403,12 @@ impl World {
             let current_rv = self
                 .store
                 .get("Ingress", &ns, &name)
-                .and_then(|i| i["metadata"]["resourceVersion"].as_str())
-                .unwrap_or_default()
-                .to_string();
+                .and_then(|i| {
+                    i["metadata"]["resourceVersion"]
+                        .as_str()
+                        .map(str::to_string)
+                })
+                .unwrap_or_default();
             let Some(alb) = self.elb.albs.get_mut(&key) else {
                 continue;
             };

@@ -38,7 +38,7 @@ impl World {
     /// Makes each ReplicaSet's pods match its replica count, then updates pod readiness and
     /// each ReplicaSet's status.
     pub(crate) fn reconcile_replicasets(&mut self) {
-        let sets: Vec<Value> = self.store.list("ReplicaSet", "").cloned().collect();
+        let sets: Vec<Value> = self.store.list("ReplicaSet", "").collect();
         for rs in &sets {
             let ns = namespace_of(rs).to_string();
             let name = rs["metadata"]["name"]
@@ -96,7 +96,7 @@ impl World {
         for rs in &sets {
             let ns = namespace_of(rs);
             let name = rs["metadata"]["name"].as_str().unwrap_or_default();
-            let pods: Vec<&Value> = self
+            let pods: Vec<Value> = self
                 .store
                 .list("Pod", ns)
                 .filter(|p| p["metadata"]["ownerReferences"][0]["name"] == json!(name))
@@ -149,7 +149,7 @@ impl World {
 
     /// Writes each Service's Endpoints: ready and not-ready IPs of the pods it selects.
     pub(crate) fn reconcile_endpoints(&mut self) {
-        let services: Vec<Value> = self.store.list("Service", "").cloned().collect();
+        let services: Vec<Value> = self.store.list("Service", "").collect();
         for svc in services {
             let ns = namespace_of(&svc).to_string();
             let name = svc["metadata"]["name"]

@@ -187,7 +187,7 @@ fn apply(world: &mut World, action: &Action, ns: &str) {
     };
     match action {
         Action::SetImage { rollout, image } => {
-            if let Some(r) = world.store.get("Rollout", ns, rollout).cloned() {
+            if let Some(r) = world.store.get("Rollout", ns, rollout) {
                 let mut containers = r["spec"]["template"]["spec"]["containers"].clone();
                 containers[0]["image"] = json!(image);
                 patch(
@@ -325,7 +325,7 @@ impl Simulation {
             let Some(rollout) = w.store.get("Rollout", ns, name) else {
                 continue;
             };
-            let changed = self.seen.get(key) != Some(&watched(rollout));
+            let changed = self.seen.get(key) != Some(&watched(&rollout));
             if t < self.down_until || (t < self.next[key] && !changed) {
                 continue;
             }
@@ -355,11 +355,7 @@ impl Simulation {
                     .as_deref()
                     .and_then(|s| serde_json::from_str::<Value>(s).ok())
                 {
-                    let mut stored = w
-                        .store
-                        .get("Rollout", ns, name)
-                        .cloned()
-                        .unwrap_or(Value::Null);
+                    let mut stored = w.store.get("Rollout", ns, name).unwrap_or(Value::Null);
                     stored["status"] = status;
                     let _ = w.store.put("Rollout", stored);
                 }
@@ -391,7 +387,7 @@ impl Simulation {
                     StrategyError::Malformed(m) => m,
                     other => other.to_string(),
                 };
-                if let Some(mut stored) = w.store.get("Rollout", ns, name).cloned() {
+                if let Some(mut stored) = w.store.get("Rollout", ns, name) {
                     if stored["status"]["message"] != json!(message) {
                         w.events.push(WorldEvent {
                             t,
@@ -409,7 +405,7 @@ impl Simulation {
             }
         }
         if let Some(r) = w.store.get("Rollout", ns, name) {
-            self.seen.insert(key, watched(r));
+            self.seen.insert(key, watched(&r));
         }
     }
 
@@ -478,11 +474,7 @@ pub fn run(scenario: &Scenario, reconciler: &mut dyn Reconciler, settings: &Sett
 }
 
 fn timeline_row(w: &World, ns: &str, name: &str) -> TimelineRow {
-    let r = w
-        .store
-        .get("Rollout", ns, name)
-        .cloned()
-        .unwrap_or(Value::Null);
+    let r = w.store.get("Rollout", ns, name).unwrap_or(Value::Null);
     let status = &r["status"];
     let mut replicas = BTreeMap::new();
     for rs in w.store.list("ReplicaSet", ns) {

@@ -1,6 +1,12 @@
-//! The in-memory cluster store: objects as JSON keyed by kind, namespace and name, each with a
+//! The in-memory cluster store: objects keyed by kind, namespace and name, each with a
 //! resourceVersion from one counter. A write that names a stale resourceVersion is a conflict,
 //! as on a real API server.
+//!
+//! Objects are kept as JSON text, the form the `cluster` imports answer in, with their labels
+//! beside them for list selectors. So a `get` or `list` from a strategy is a copy of the text,
+//! and a stored object costs about its size in bytes: a `serde_json::Value` tree of the same
+//! object takes several times that (each JSON object is a B-tree with nodes allocated whole).
+//! The world's own controllers read objects parsed ([`Store::get`], [`Store::list`]).
 
 use std::collections::BTreeMap;
 
@@ -8,13 +14,47 @@ use albatross_policy::HostError;
 use albatross_policy::spec::namespace_of;
 use serde_json::Value;
 
+use crate::labels::{label_map, parse_selector};
+
 /// The key of a stored object.
 pub type ObjectKey = (String, String, String);
+
+/// One stored object: its JSON text, and its labels sorted by key.
+#[derive(Debug, Clone)]
+struct Stored {
+    json: String,
+    labels: Vec<(String, String)>,
+}
+
+impl Stored {
+    fn new(object: &Value) -> Self {
+        Stored {
+            json: object.to_string(),
+            labels: label_map(&object["metadata"]["labels"])
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// The object parsed. The text was written by [`Stored::new`] from a `Value`, so it always
+    /// parses; were it ever not to, the object reads as `null`, as a missing one would.
+    fn value(&self) -> Value {
+        serde_json::from_str(&self.json).unwrap_or(Value::Null)
+    }
+
+    fn has_labels(&self, selector: &BTreeMap<String, String>) -> bool {
+        selector.iter().all(|(k, v)| {
+            self.labels
+                .binary_search_by(|(lk, _)| lk.as_str().cmp(k))
+                .is_ok_and(|i| self.labels[i].1 == *v)
+        })
+    }
+}
 
 /// Objects and the resourceVersion counter.
 #[derive(Debug, Clone, Default)]
 pub struct Store {
-    objects: BTreeMap<ObjectKey, Value>,
+    objects: BTreeMap<ObjectKey, Stored>,
     version: u64,
 }
 
@@ -51,23 +91,19 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 }
 
 impl Store {
-    fn bump(&mut self, object: &mut Value) {
+    /// Gives `object` the next resourceVersion and stores it under `k`; its text.
+    fn store(&mut self, k: ObjectKey, mut object: Value) -> String {
         self.version += 1;
         object["metadata"]["resourceVersion"] = Value::String(self.version.to_string());
+        let stored = Stored::new(&object);
+        let json = stored.json.clone();
+        self.objects.insert(k, stored);
+        json
     }
 
-    /// One object.
-    pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&Value> {
-        self.objects.get(&key(kind, namespace, name))
-    }
-
-    /// Objects of a kind in a namespace (every namespace when `namespace` is empty). A range
-    /// of the ordered keys, so a list costs what it returns, not the size of the store.
-    pub fn list<'a>(
-        &'a self,
-        kind: &'a str,
-        namespace: &'a str,
-    ) -> impl Iterator<Item = &'a Value> + 'a {
+    /// Entries of a kind in a namespace (every namespace when `namespace` is empty): a range of
+    /// the ordered keys, so a list costs what it returns, not the size of the store.
+    fn range<'a>(&'a self, kind: &'a str, namespace: &'a str) -> impl Iterator<Item = &'a Stored> {
         self.objects
             .range(key(kind, namespace, "")..)
             .take_while(move |((k, ns, _), _)| {
@@ -76,8 +112,44 @@ impl Store {
             .map(|(_, v)| v)
     }
 
-    /// Creates an object; one that exists already is a conflict.
-    pub fn create(&mut self, kind: &str, mut object: Value) -> Result<Value, HostError> {
+    /// One object, parsed.
+    pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<Value> {
+        self.objects
+            .get(&key(kind, namespace, name))
+            .map(Stored::value)
+    }
+
+    /// One object's JSON text.
+    pub fn get_json(&self, kind: &str, namespace: &str, name: &str) -> Option<&str> {
+        self.objects
+            .get(&key(kind, namespace, name))
+            .map(|s| s.json.as_str())
+    }
+
+    /// Objects of a kind in a namespace (every namespace when `namespace` is empty), parsed.
+    pub fn list<'a>(&'a self, kind: &'a str, namespace: &'a str) -> impl Iterator<Item = Value> {
+        self.range(kind, namespace).map(Stored::value)
+    }
+
+    /// The JSON text of the objects of a kind in a namespace (every namespace when `namespace`
+    /// is empty) whose labels match `selector`, in the `a=b,c==d` form of the `cluster.list`
+    /// import (empty selects everything).
+    pub fn list_json(
+        &self,
+        kind: &str,
+        namespace: &str,
+        selector: &str,
+    ) -> Result<Vec<String>, HostError> {
+        let selector = parse_selector(selector)?;
+        Ok(self
+            .range(kind, namespace)
+            .filter(|s| s.has_labels(&selector))
+            .map(|s| s.json.clone())
+            .collect())
+    }
+
+    /// Creates an object; one that exists already is a conflict. Returns the stored text.
+    pub fn create(&mut self, kind: &str, mut object: Value) -> Result<String, HostError> {
         let (ns, name) = name_of(&object)
             .ok_or_else(|| HostError::Invalid(format!("{kind} without metadata.name")))?;
         let k = key(kind, &ns, &name);
@@ -87,9 +159,7 @@ impl Store {
             )));
         }
         object["metadata"]["namespace"] = Value::String(ns);
-        self.bump(&mut object);
-        self.objects.insert(k, object.clone());
-        Ok(object)
+        Ok(self.store(k, object))
     }
 
     /// Stores an object as given (the world's own controllers and scenario setup).
@@ -97,30 +167,29 @@ impl Store {
         let (ns, name) = name_of(&object)
             .ok_or_else(|| HostError::Invalid(format!("{kind} without metadata.name")))?;
         object["metadata"]["namespace"] = Value::String(ns.clone());
-        self.bump(&mut object);
-        self.objects.insert(key(kind, &ns, &name), object);
+        self.store(key(kind, &ns, &name), object);
         Ok(())
     }
 
     /// Applies a merge patch; a patch naming a resourceVersion other than the stored one is a
-    /// conflict.
+    /// conflict. Returns the stored text.
     pub fn patch(
         &mut self,
         kind: &str,
         namespace: &str,
         name: &str,
         patch: &Value,
-    ) -> Result<Value, HostError> {
+    ) -> Result<String, HostError> {
         let k = key(kind, namespace, name);
-        let mut object = self
+        let stored = self
             .objects
             .get(&k)
-            .cloned()
             .ok_or_else(|| HostError::NotFound(format!("{kind} {namespace}/{name}")))?;
+        let before = stored.value();
         if let Some(wanted) = patch
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str)
-            && object
+            && before
                 .pointer("/metadata/resourceVersion")
                 .and_then(Value::as_str)
                 != Some(wanted)
@@ -129,18 +198,19 @@ impl Store {
                 "{kind} {namespace}/{name} changed since resourceVersion {wanted}"
             )));
         }
+        let mut object = before.clone();
         merge_patch(&mut object, patch);
-        if object != self.objects[&k] {
-            self.bump(&mut object);
-            self.objects.insert(k, object.clone());
+        if object == before {
+            return Ok(stored.json.clone());
         }
-        Ok(object)
+        Ok(self.store(k, object))
     }
 
     /// Deletes an object.
-    pub fn delete(&mut self, kind: &str, namespace: &str, name: &str) -> Result<Value, HostError> {
+    pub fn delete(&mut self, kind: &str, namespace: &str, name: &str) -> Result<(), HostError> {
         self.objects
             .remove(&key(kind, namespace, name))
+            .map(|_| ())
             .ok_or_else(|| HostError::NotFound(format!("{kind} {namespace}/{name}")))
     }
 }
