@@ -28,7 +28,7 @@ use wasmtime::{
 
 use crate::backend::Backend;
 use crate::bindings::albatross::strategy::{clock, log};
-use crate::bindings::{CallClock, HostState, Strategy, StrategyPre};
+use crate::bindings::{CallClock, HostState, Strategy, StrategyPre, wit_reconciler};
 use crate::offline::OfflineHost;
 
 /// The default strategy component, built by `cargo xtask guest` and embedded at build time.
@@ -45,6 +45,9 @@ pub struct StrategyModule {
     engine: Engine,
     component: Component,
     io: StrategyPre<HostState>,
+    /// Where the `reconciler` exports are, so an I/O instance looks up (and type-checks) only
+    /// those, not the whole world's.
+    reconciler: wit_reconciler::GuestIndices,
     pure: StrategyPre<HostState>,
     name: String,
     limits: Limits,
@@ -182,6 +185,8 @@ impl StrategyModule {
         Strategy::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .wasm_context(|| "adding the host imports to the linker")?;
         let io = Self::pre(name, &linker, &component)?;
+        let reconciler = wit_reconciler::GuestIndices::new(io.instance_pre())
+            .wasm_context(|| format!("strategy module {name:?} does not export the reconciler"))?;
         let mut linker: Linker<HostState> = Linker::new(engine);
         clock::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .and_then(|()| log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))
@@ -192,6 +197,7 @@ impl StrategyModule {
             engine: engine.clone(),
             component,
             io,
+            reconciler,
             pure,
             name: name.to_string(),
             limits: Limits::default(),
@@ -276,15 +282,25 @@ impl StrategyModule {
 
     /// A fresh instance whose imports are answered by `backend`, with the deadline and memory
     /// cap of the module's limits. The deadline covers the instance's whole life: one call,
-    /// made with `call_async` (`reconcile` or `verify`).
-    pub async fn instantiate(&self, backend: Backend) -> Result<(Store<HostState>, Strategy)> {
+    /// made with `call_async` (`reconcile` or `verify`). Only the `reconciler` exports are
+    /// looked up: each lookup type-checks its function, and these calls need no other.
+    pub async fn instantiate(
+        &self,
+        backend: Backend,
+    ) -> Result<(Store<HostState>, wit_reconciler::Guest)> {
         let mut store = self.store(backend, true);
-        let bindings = self
+        let context = || format!("instantiating strategy module {:?}", self.name);
+        let instance = self
             .io
+            .instance_pre()
             .instantiate_async(&mut store)
             .await
-            .wasm_context(|| format!("instantiating strategy module {:?}", self.name))?;
-        Ok((store, bindings))
+            .wasm_context(context)?;
+        let reconciler = self
+            .reconciler
+            .load(&mut store, &instance)
+            .wasm_context(context)?;
+        Ok((store, reconciler))
     }
 
     /// A fresh instance for the pure functions, called synchronously: the clock and the log

@@ -120,12 +120,11 @@ pub async fn reconcile(
         StrategyError::Malformed(format!("strategy module {:?} {why}", module.name()))
     };
     let backend = Scope::for_rollout(module.name(), rollout_json, settings).guard(backend);
-    let (mut store, bindings) = module
+    let (mut store, reconciler) = module
         .instantiate(backend)
         .await
         .map_err(|e| failed(format!("could not start: {e:#}")))?;
-    let result = bindings
-        .albatross_strategy_reconciler()
+    let result = reconciler
         .call_reconcile(&mut store, rollout_json, &wit_settings(settings))
         .await
         .map_err(|e| failed(describe_failure(&e, module.limits())))?;

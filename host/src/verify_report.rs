@@ -48,9 +48,8 @@ pub async fn verify(
     desired_canary_weight: Option<u32>,
 ) -> Result<Result<Verification, StrategyError>> {
     let backend = Scope::for_rollout(module.name(), rollout_json, settings).guard(backend);
-    let (mut store, bindings) = module.instantiate(backend).await?;
-    let result = bindings
-        .albatross_strategy_reconciler()
+    let (mut store, reconciler) = module.instantiate(backend).await?;
+    let result = reconciler
         .call_verify(
             &mut store,
             rollout_json,
