@@ -103,9 +103,7 @@ impl Scope {
             target_group_binding_api_version: settings.target_group_binding_api_version.clone(),
         }
     }
-}
 
-impl Scope {
     /// `backend` with its cluster half behind the checks of this scope (the ELBv2 half only
     /// reads, and is not checked).
     pub fn guard(self, backend: Backend) -> Backend {

@@ -63,8 +63,7 @@ pub async fn verify(
                 module.name(),
                 describe_failure(&e, module.limits())
             )
-        });
-    let result = result?;
+        })?;
     Ok(match result {
         Ok(v) => Ok(convert(&v).context("reading the module's verification")?),
         Err(e) => Err(convert(&e).context("reading the module's error")?),
