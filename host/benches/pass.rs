@@ -20,9 +20,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use albatross::backend::manifests::read_manifests;
 use albatross::backend::{Backend, block_on};
-use albatross::engine::{StrategyModule, new_engine};
-use albatross::simulate::{read_manifests, reconcile};
+use albatross::runtime::call::reconcile;
+use albatross::runtime::engine::{StrategyModule, new_engine};
 use albatross_policy::reconcile::Settings;
 use albatross_sim::runner::{NativeReconciler, Reconciler};
 use albatross_sim::{Faults, SharedWorld, World, WorldConfig};

@@ -16,11 +16,11 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+use albatross::backend::offline::OfflineHost;
 use albatross::backend::{Backend, block_on};
-use albatross::bindings::{convert, wit_elbv2, wit_policy};
-use albatross::engine::{DEFAULT_COMPONENT, Limits, StrategyModule, new_engine};
-use albatross::offline::OfflineHost;
-use albatross::registry::{Registry, RegistryConfig};
+use albatross::runtime::bindings::{convert, wit_elbv2, wit_policy};
+use albatross::runtime::engine::{DEFAULT_COMPONENT, Limits, StrategyModule, new_engine};
+use albatross::runtime::registry::{Registry, RegistryConfig};
 use albatross_policy::api;
 use albatross_policy::elb::{TargetHealth, TargetHealthState};
 use albatross_policy::verify::WeightCheck;

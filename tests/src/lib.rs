@@ -12,8 +12,8 @@ pub mod verify_env;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use albatross::engine::{StrategyModule, new_engine};
-use albatross::simulate::{WasmReconciler, read_scenario};
+use albatross::runtime::engine::{StrategyModule, new_engine};
+use albatross::simulation::{WasmReconciler, read_scenario};
 use albatross_policy::reconcile::Settings;
 use albatross_sim::SharedWorld;
 use albatross_sim::runner::{NativeReconciler, Reconciler, Scenario, Simulation, Trace, run};

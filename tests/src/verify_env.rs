@@ -11,9 +11,9 @@ use albatross::aws::config::{AwsOptions, elbv2_client};
 use albatross::aws::describe::Elbv2Api;
 use albatross::aws::host::Elbv2Tasks;
 use albatross::aws::metrics::Elbv2Metrics;
+use albatross::backend::manifests::ManifestHost;
 use albatross::backend::{Backend, Inline};
-use albatross::manifest_host::ManifestHost;
-use albatross::verify_report::call_verify;
+use albatross::runtime::call::{CallError, call_verify};
 use albatross_policy::StrategyError;
 use albatross_policy::reconcile::Settings;
 use albatross_policy::verification::Verification;
@@ -178,5 +178,8 @@ pub fn verify(
         &Settings::default(),
         desired,
     )
-    .unwrap_or_else(|e| panic!("{e:#}"))
+    .map_err(|e| match e {
+        CallError::Strategy(e) => e,
+        failure => panic!("{failure}"),
+    })
 }

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use albatross::backend::Backend;
-use albatross::engine::{StrategyModule, new_engine};
-use albatross::offline::OfflineHost;
-use albatross::simulate::reconcile;
+use albatross::backend::offline::OfflineHost;
+use albatross::runtime::call::reconcile;
+use albatross::runtime::engine::{StrategyModule, new_engine};
 use albatross_policy::reconcile::Settings;
 use albatross_sim::SharedWorld;
 use albatross_tests::delayed::slow_backend;

@@ -1,9 +1,9 @@
 //! The capability checks on their own: what passes to the backend (here the offline host,
 //! whose own refusal says "offline") and what the guard refuses first.
 
+use albatross::backend::offline::OfflineHost;
 use albatross::backend::{Cluster, Inline, block_on};
-use albatross::capabilities::{Guarded, Scope};
-use albatross::offline::OfflineHost;
+use albatross::runtime::capabilities::{Guarded, Scope};
 use albatross_policy::HostError;
 use albatross_policy::host::{ObjectKind, PatchType};
 use albatross_policy::reconcile::Settings;

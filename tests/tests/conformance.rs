@@ -2,8 +2,8 @@
 //! the native albatross-policy crate and through the built wasm component in wasmtime, and the
 //! two results must serialize to the same bytes. Cases with an `expect` also pin the result.
 
-use albatross::calls::{Call, Function, call_native, call_wasm};
-use albatross::engine::{StrategyModule, new_engine};
+use albatross::runtime::engine::{StrategyModule, new_engine};
+use albatross::runtime::pure::{Call, Function, call_native, call_wasm};
 use clap::ValueEnum;
 use serde_json::Value;
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use albatross::aws::cache::DEFAULT_TTL;
 use albatross::aws::config::AwsOptions;
-use albatross::simulate::read_manifests;
-use albatross::verify_report::{VerifyRequest, format_report, verify_manifests};
+use albatross::backend::manifests::read_manifests;
+use albatross::commands::verify::{VerifyRequest, format_report, verify_manifests};
 use albatross_policy::reconcile::Settings;
 use albatross_policy::{HostError, StrategyError};
 use albatross_tests::alb::{self, Alb};

@@ -1,7 +1,7 @@
 //! The built component imports nothing but the contract: no WASI, so the same bytes run in
 //! any component runtime and, transpiled, in a browser.
 
-use albatross::engine::{StrategyModule, new_engine};
+use albatross::runtime::engine::{StrategyModule, new_engine};
 
 #[test]
 fn the_default_component_imports_only_the_contract() {

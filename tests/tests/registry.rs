@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use albatross::backend::Backend;
-use albatross::calls::{Call, call_wasm};
-use albatross::engine::{DEFAULT_MODULE_NAME, new_engine};
-use albatross::module_cmd::{format_inspection, inspect, precompile};
-use albatross::offline::OfflineHost;
-use albatross::registry::{Registry, RegistryConfig, STRATEGY_ANNOTATION, digest};
-use albatross::simulate::call_reconcile;
+use albatross::backend::offline::OfflineHost;
+use albatross::commands::module::{format_inspection, inspect, precompile};
+use albatross::runtime::call::call_reconcile;
+use albatross::runtime::engine::{DEFAULT_MODULE_NAME, new_engine};
+use albatross::runtime::pure::{Call, call_wasm};
+use albatross::runtime::registry::{Registry, RegistryConfig, STRATEGY_ANNOTATION, digest};
 use albatross_policy::reconcile::Settings;
 use albatross_tests::{built_component, scratch_dir};
 use serde_json::json;

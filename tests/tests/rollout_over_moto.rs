@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use albatross::aws::config::AwsOptions;
 use albatross::backend::{Backend, Inline};
-use albatross::simulate::call_reconcile;
+use albatross::runtime::call::call_reconcile;
 use albatross_policy::reconcile::Settings;
 use albatross_sim::runner::Simulation;
 use albatross_tests::mirror::Mirror;
@@ -65,7 +65,7 @@ fn a_rollout_waits_out_throttling_and_never_scales_down_unverified() {
                 elbv2: Box::new(elbv2.clone()),
             };
             let result = call_reconcile(default_module(), backend, &d.rollout_json, &settings);
-            sim.record(&d.namespace, &d.name, result);
+            sim.record(&d.namespace, &d.name, result.map_err(Into::into));
         }
         sim.end_second();
     }

@@ -6,9 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use albatross::capabilities::refusals;
-use albatross::engine::{Limits, StrategyModule, new_engine};
-use albatross::simulate::{WasmReconciler, reconcile};
+use albatross::backend::Backend;
+use albatross::backend::offline::OfflineHost;
+use albatross::runtime::call::{CallError, call_reconcile, reconcile};
+use albatross::runtime::capabilities::refusals;
+use albatross::runtime::engine::{Limits, StrategyModule, new_engine};
+use albatross::simulation::WasmReconciler;
 use albatross_policy::reconcile::Settings;
 use albatross_sim::runner::{Scenario, Trace, run};
 use albatross_tests::delayed::slow_backend;
@@ -219,4 +222,35 @@ fn time_spent_in_slow_imports_is_not_charged_to_the_module() {
         out.is_ok(),
         "stopped although its own time was short: {out:?}"
     );
+}
+
+#[test]
+fn each_failure_comes_back_as_its_own_typed_error() {
+    let engine = new_engine().unwrap();
+    let rollout = r#"{"metadata":{"name":"app","namespace":"shop"}}"#;
+    for behaviour in ["spin", "hog", "trap", "garbage"] {
+        let module = hostile(&engine, behaviour);
+        let err = call_reconcile(
+            &module,
+            Backend::inline(OfflineHost),
+            rollout,
+            &Settings::default(),
+        )
+        .expect_err("a hostile module succeeded");
+        let kind = match &err {
+            CallError::Deadline { deadline_ms, .. } => format!("deadline {deadline_ms}"),
+            CallError::MemoryCap { cap_mib, .. } => format!("memory {cap_mib}"),
+            CallError::Trap { .. } => "trap".to_string(),
+            CallError::InvalidOutput { what, .. } => format!("invalid {what}"),
+            other => format!("other: {other}"),
+        };
+        let expected = match behaviour {
+            "spin" => "deadline 100",
+            "hog" => "memory 64",
+            "trap" => "trap",
+            _ => "invalid output that does not validate",
+        };
+        assert_eq!(kind, expected, "{behaviour}: {err}");
+        assert!(err.is_module_failure(), "{behaviour}");
+    }
 }

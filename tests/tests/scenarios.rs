@@ -2,7 +2,8 @@
 //! assertions on its timeline; the same trace natively and through wasm, and twice alike; no
 //! request lost with verification on, and requests lost without it where the seeds warn.
 
-use albatross::simulate::{lint_manifests, read_manifests};
+use albatross::backend::manifests::read_manifests;
+use albatross::commands::lint::lint_manifests;
 use albatross_sim::runner::Trace;
 use albatross_tests::{Way, scenario, simulate};
 use serde_json::json;

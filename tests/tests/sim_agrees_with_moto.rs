@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
+use albatross::backend::manifests::ManifestHost;
 use albatross::backend::{Backend, Elbv2, Inline, block_on};
-use albatross::manifest_host::ManifestHost;
-use albatross::verify_report::call_verify;
+use albatross::runtime::call::call_verify;
 use albatross_policy::host::Host;
 use albatross_policy::reconcile::Settings;
 use albatross_sim::SharedWorld;
@@ -121,7 +121,6 @@ fn the_simulated_elbv2_api_and_moto_agree_on_records_and_verdicts() {
         &settings,
         None,
     )
-    .unwrap_or_else(|e| panic!("{e:#}"))
     .unwrap_or_else(|e| panic!("{e}"));
     let manifests: Vec<Value> = [
         "Rollout",
@@ -145,7 +144,6 @@ fn the_simulated_elbv2_api_and_moto_agree_on_records_and_verdicts() {
         &settings,
         None,
     )
-    .unwrap_or_else(|e| panic!("{e:#}"))
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(on_sim.verified, "{on_sim:#?}");
     assert_eq!(on_sim.desired_canary_weight, 50);

@@ -1,8 +1,8 @@
 //! The simulated world built as a component gives the same trace as the native world: one
 //! implementation, whichever host runs it. Both the world and the strategy run in wasmtime.
 
-use albatross::engine::new_engine;
-use albatross::sim_component::{SIM_COMPONENT, run};
+use albatross::runtime::engine::new_engine;
+use albatross::simulation::component::{SIM_COMPONENT, run};
 use albatross_policy::reconcile::Settings;
 use albatross_tests::{Way, default_module, scenario, simulate};
 use wasmtime::component::Component;

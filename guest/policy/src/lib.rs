@@ -8,10 +8,12 @@
 
 pub mod action;
 pub mod api;
+pub mod apply;
 mod bluegreen;
 mod canary;
 pub mod conditions;
 pub mod duration;
+pub mod edits;
 pub mod elb;
 pub mod error;
 pub mod host;

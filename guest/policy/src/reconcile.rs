@@ -62,7 +62,7 @@ impl Default for Settings {
 }
 
 /// What one pass decided (the WIT `outcome`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
     /// The new status as JSON, or None when unchanged.
     pub status_json: Option<String>,

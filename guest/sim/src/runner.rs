@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 
 use albatross_policy::StrategyError;
+use albatross_policy::apply::apply_result;
+use albatross_policy::edits;
 use albatross_policy::reconcile::{Outcome, Settings};
 use albatross_policy::spec::namespace_of;
 use serde::{Deserialize, Serialize};
@@ -15,9 +17,6 @@ use serde_json::{Value, json};
 use crate::config::{Fault, Faults, WorldConfig};
 use crate::host::SharedWorld;
 use crate::world::{World, WorldEvent};
-
-/// Seconds between two reconciles of a Rollout that asked for none (an informer's resync).
-pub const RESYNC_SECONDS: u64 = 30;
 
 /// A scenario file: manifests, world behaviour, events and faults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -197,18 +196,10 @@ fn apply(world: &mut World, action: &Action, ns: &str) {
                 );
             }
         }
-        Action::Promote { rollout } => {
-            patch(world, rollout, json!({"status": {"pauseConditions": null}}))
-        }
-        Action::PromoteFull { rollout } => {
-            patch(world, rollout, json!({"status": {"promoteFull": true}}))
-        }
-        Action::Abort { rollout } => patch(world, rollout, json!({"status": {"abort": true}})),
-        Action::Retry { rollout } => patch(
-            world,
-            rollout,
-            json!({"status": {"abort": null, "currentStepIndex": 0}}),
-        ),
+        Action::Promote { rollout } => patch(world, rollout, edits::promote()),
+        Action::PromoteFull { rollout } => patch(world, rollout, edits::promote_full()),
+        Action::Abort { rollout } => patch(world, rollout, edits::abort()),
+        Action::Retry { rollout } => patch(world, rollout, edits::retry()),
         Action::RestartController { .. } => {}
     }
 }
@@ -348,62 +339,24 @@ impl Simulation {
         let key = (ns.to_string(), name.to_string());
         let object = format!("Rollout {ns}/{name}");
         let mut w = self.world.lock();
-        match result {
-            Ok(out) => {
-                if let Some(status) = out
-                    .status_json
-                    .as_deref()
-                    .and_then(|s| serde_json::from_str::<Value>(s).ok())
-                {
-                    let mut stored = w.store.get("Rollout", ns, name).unwrap_or(Value::Null);
-                    stored["status"] = status;
-                    let _ = w.store.put("Rollout", stored);
-                }
-                for e in out.events {
-                    w.events.push(WorldEvent {
-                        t,
-                        object: object.clone(),
-                        event_type: format!("{:?}", e.event_type),
-                        reason: e.reason,
-                        message: e.message,
-                    });
-                }
-                let after = out
-                    .requeue_after_ms
-                    .map_or(RESYNC_SECONDS, |ms| ms.div_ceil(1000).max(1));
-                self.next.insert(key.clone(), t + after);
-            }
-            Err(StrategyError::Host(e)) => {
-                // A passing failure of the world (a conflict, throttling): try again soon.
-                w.record_world_event(&object, "FailedReconcile", &e.to_string());
-                self.next.insert(key.clone(), t + 5);
-            }
-            Err(e) => {
-                // The strategy failed (a trap, a limit, output that does not validate, a spec it
-                // refuses): the Rollout is Degraded with the reason, nothing else is written,
-                // and it is tried again later.
-                let message = match e {
-                    // A host reports a module failure in its own words.
-                    StrategyError::Malformed(m) => m,
-                    other => other.to_string(),
-                };
-                if let Some(mut stored) = w.store.get("Rollout", ns, name) {
-                    if stored["status"]["message"] != json!(message) {
-                        w.events.push(WorldEvent {
-                            t,
-                            object: object.clone(),
-                            event_type: "Warning".into(),
-                            reason: "StrategyFailed".into(),
-                            message: message.clone(),
-                        });
-                    }
-                    stored["status"]["phase"] = json!("Degraded");
-                    stored["status"]["message"] = json!(message);
-                    let _ = w.store.put("Rollout", stored);
-                }
-                self.next.insert(key.clone(), t + 5);
-            }
+        let stored = w.store.get("Rollout", ns, name);
+        let stored_status = stored.as_ref().map_or(Value::Null, |r| r["status"].clone());
+        let applied = apply_result(&stored_status, result);
+        if let (Some(mut stored), Some(status)) = (stored, applied.status) {
+            stored["status"] = status;
+            let _ = w.store.put("Rollout", stored);
         }
+        for e in applied.events {
+            w.events.push(WorldEvent {
+                t,
+                object: object.clone(),
+                event_type: format!("{:?}", e.event_type),
+                reason: e.reason,
+                message: e.message,
+            });
+        }
+        let after = applied.requeue_after_ms.div_ceil(1000).max(1);
+        self.next.insert(key.clone(), t + after);
         if let Some(r) = w.store.get("Rollout", ns, name) {
             self.seen.insert(key, watched(&r));
         }

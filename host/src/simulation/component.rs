@@ -6,12 +6,12 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use albatross_policy::HostError;
 use albatross_policy::elb::{
     Listener, LoadBalancer, ResourceTags, Rule, TargetGroup, TargetHealth,
 };
 use albatross_policy::host::{Event, Host, Level, ObjectKind, PatchType};
 use albatross_policy::reconcile::Settings;
+use albatross_policy::{HostError, StrategyError};
 use albatross_sim::runner::{Scenario, Trace};
 use anyhow::{Context, Result, anyhow};
 use serde::Serialize;
@@ -21,8 +21,8 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
 use crate::backend::Backend;
-use crate::engine::{StrategyModule, WasmtimeContext};
-use crate::simulate::call_reconcile;
+use crate::runtime::call::call_reconcile;
+use crate::runtime::engine::{StrategyModule, WasmtimeContext};
 
 mod generated {
     wasmtime::component::bindgen!({
@@ -191,7 +191,8 @@ pub fn run(
                 Backend::inline(world.clone()),
                 &d.rollout_json,
                 settings,
-            );
+            )
+            .map_err(StrategyError::from);
             let result_json = serde_json::to_string(&native).context("serializing the outcome")?;
             let mut guard = world.lock();
             let Instance { store, sim } = &mut *guard;

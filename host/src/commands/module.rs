@@ -2,15 +2,106 @@
 //! compiling a module into the compiled-code cache with both load times (`compile`).
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
 use wasmtime::Engine;
 
-use crate::calls::{Call, call_wasm};
-use crate::engine::{CONTRACT_PREFIX, StrategyModule, compile};
-use crate::registry::{Registry, RegistryConfig, digest};
+use crate::runtime::engine::{CONTRACT_PREFIX, StrategyModule, compile, new_engine};
+use crate::runtime::pure::{Call, call_wasm};
+use crate::runtime::registry::{Registry, RegistryConfig, digest};
+
+/// Strategy modules: inspect a file, list what a registry serves, precompile into the cache.
+///
+/// A module is a WebAssembly component implementing the albatross:strategy world. The
+/// registry serves the built-in default and every *.wasm file of a module directory (named
+/// by file stem), each identified by its sha256 digest; a config file can pin digests and
+/// choose defaults (see README, "The module registry").
+///
+/// Examples:
+///   albatross module inspect target/wasm/albatross-default.wasm
+///   albatross module list --modules /etc/albatross/modules
+///   albatross module compile my-strategy.wasm --cache-dir /var/cache/albatross
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct ModuleArgs {
+    #[command(subcommand)]
+    pub command: ModuleCommand,
+}
+
+/// `albatross module` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum ModuleCommand {
+    /// What a module file is: its digest, the world it implements (or why not), the name and
+    /// version it reports, its imports and exports.
+    Inspect {
+        /// The component file.
+        path: PathBuf,
+    },
+    /// The modules a registry serves: name, digest, version, source.
+    List {
+        /// A registry config file (YAML: moduleDir, cacheDir, clusterDefault,
+        /// namespaceDefaults, pins).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The module directory (overrides the config's moduleDir).
+        #[arg(long, value_name = "DIR")]
+        modules: Option<PathBuf>,
+    },
+    /// Compile a module into the compiled-code cache, then load it back from there, and print
+    /// both times.
+    Compile {
+        /// The component file.
+        path: PathBuf,
+        /// The cache directory.
+        #[arg(long, value_name = "DIR", default_value = ".albatross-cache")]
+        cache_dir: PathBuf,
+    },
+}
+
+impl ModuleArgs {
+    /// Runs the subcommand.
+    pub fn execute(self) -> Result<ExitCode> {
+        let engine = new_engine()?;
+        match self.command {
+            ModuleCommand::Inspect { path } => {
+                let inspection = inspect(&engine, &path)?;
+                print!("{}", format_inspection(&inspection));
+                Ok(if inspection.reports.is_some() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
+            }
+            ModuleCommand::List { config, modules } => {
+                let mut config = match config {
+                    Some(path) => RegistryConfig::from_file(&path)?,
+                    None => RegistryConfig::default(),
+                };
+                if modules.is_some() {
+                    config.module_dir = modules;
+                }
+                let registry = Registry::new(&engine, config)?;
+                print!("{}", format_list(&registry));
+                Ok(ExitCode::SUCCESS)
+            }
+            ModuleCommand::Compile { path, cache_dir } => {
+                let times = precompile(&engine, &path, &cache_dir)?;
+                println!(
+                    "{}: compiled in {:.1} ms; loaded from the cache ({}) in {:.3} ms",
+                    path.display(),
+                    times.compile.as_secs_f64() * 1000.0,
+                    cache_dir.display(),
+                    times.load_from_cache.as_secs_f64() * 1000.0
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    }
+}
 
 /// The WIT world a strategy implements.
 pub const STRATEGY_WORLD: &str = "albatross:strategy/strategy@0.1.0";

@@ -9,6 +9,8 @@ use albatross_policy::elb::{
 };
 use albatross_policy::host::{Event, Host, Level, ObjectKind, PatchType};
 
+use crate::backend::{log_to_tracing, system_millis};
+
 /// Refuses all I/O; see the module docs.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OfflineHost;
@@ -90,24 +92,10 @@ impl Host for OfflineHost {
     }
 
     fn now_millis(&mut self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-            .unwrap_or(0)
+        system_millis()
     }
 
     fn log(&mut self, level: Level, message: &str, fields: &[(&str, &str)]) {
-        let fields = fields
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        match level {
-            Level::Trace => tracing::trace!(target: "albatross::module", %fields, "{message}"),
-            Level::Debug => tracing::debug!(target: "albatross::module", %fields, "{message}"),
-            Level::Info => tracing::info!(target: "albatross::module", %fields, "{message}"),
-            Level::Warn => tracing::warn!(target: "albatross::module", %fields, "{message}"),
-            Level::Error => tracing::error!(target: "albatross::module", %fields, "{message}"),
-        }
+        log_to_tracing(level, message, fields);
     }
 }

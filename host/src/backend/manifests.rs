@@ -1,9 +1,12 @@
-//! A read-only cluster made of manifest files, for `albatross verify`: `get` and `list` answer
+//! Manifest files: [`read_manifests`] reads them (YAML or JSON, several documents a file), and
+//! [`ManifestHost`] is a read-only cluster made of them, for `albatross verify`: `get` and `list` answer
 //! from the objects given (Rollout, Ingresses with their status hostname, Services, Endpoints,
 //! TargetGroupBindings), label selectors of `key=value` terms filter lists, and every write is
 //! refused with `forbidden` (verification writes nothing). The ELBv2 half comes from elsewhere;
 //! here those calls are refused like the offline host's. The clock is the system clock and
 //! module logs go to tracing.
+
+use std::path::Path;
 
 use albatross_policy::HostError;
 use albatross_policy::elb::{
@@ -11,9 +14,36 @@ use albatross_policy::elb::{
 };
 use albatross_policy::host::{Event, Host, Level, ObjectKind, PatchType};
 use albatross_sim::store::Store;
+use anyhow::{Context, Result};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::offline::OfflineHost;
+use crate::backend::offline::OfflineHost;
+
+/// Reads Kubernetes manifests: YAML files with one or more documents (`---`), or JSON.
+pub fn read_manifests(path: &Path) -> Result<Vec<Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut out = Vec::new();
+    for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+        let v = Value::deserialize(doc)
+            .with_context(|| format!("{} is not valid YAML", path.display()))?;
+        match v {
+            Value::Null => {}
+            Value::Array(items) => out.extend(items),
+            Value::Object(ref o) if o.get("kind").and_then(Value::as_str) == Some("List") => {
+                out.extend(
+                    o.get("items")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+            }
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
 
 /// The objects of some manifests, read-only.
 #[derive(Debug, Clone, Default)]

@@ -13,6 +13,7 @@ use albatross_policy::host as native;
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::backend::{Backend, Cluster};
+use crate::runtime::engine::MemoryCap;
 
 wasmtime::component::bindgen!({
     world: "strategy",
@@ -59,7 +60,7 @@ pub struct HostState {
     /// The module's name, put on every log line it writes.
     pub module: String,
     /// The memory cap of this instance.
-    pub limits: wasmtime::StoreLimits,
+    pub memory: MemoryCap,
     /// When the call began, and how much of it the host spent answering imports.
     pub clock: CallClock,
 }
@@ -100,6 +101,11 @@ impl CallClock {
 }
 
 impl HostState {
+    /// Whether the instance tried to grow its memory past the cap.
+    pub fn memory_cap_hit(&self) -> bool {
+        self.memory.hit()
+    }
+
     /// Runs one synchronous import on the backend, charging its time to the host.
     fn timed<T>(&mut self, f: impl FnOnce(&mut dyn Cluster) -> T) -> T {
         let t = std::time::Instant::now();

@@ -1,73 +1,119 @@
-//! `albatross verify`: one verification of a Rollout through a strategy module's `verify`
-//! export, and the report a person reads when a rollout is stuck: per Ingress, the desired
+//! `albatross verify`: one verification of a Rollout, read from manifest files, through a
+//! strategy module's `verify` export against the real ELBv2 API, and the report a person reads when a rollout is stuck: per Ingress, the desired
 //! weights against what each listener rule carries; per target group, the Service's endpoint
 //! IPs against the registered targets and their health.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
 
-use albatross_policy::StrategyError;
 use albatross_policy::reconcile::Settings;
 use albatross_policy::spec::namespace_of;
 use albatross_policy::verification::Verification;
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
+use clap::Args;
 use serde_json::Value;
 
+use crate::aws::cache::{DEFAULT_TTL, Elbv2Cache};
+use crate::aws::config::elbv2_client;
+use crate::aws::describe::Elbv2Api;
 use crate::aws::host::Elbv2Tasks;
-use crate::backend::{Backend, Inline, block_on};
-use crate::capabilities::Scope;
-use crate::manifest_host::ManifestHost;
+use crate::aws::metrics::Elbv2Metrics;
+use crate::backend::manifests::{ManifestHost, read_manifests};
+use crate::backend::{Backend, Inline};
+use crate::commands::options::{AwsArgs, ModuleChoice, TagArgs};
+use crate::runtime::call::{CallError, call_verify};
+use crate::runtime::engine::{StrategyModule, new_engine};
 
-use crate::bindings::{convert, settings as wit_settings};
-use crate::engine::{StrategyModule, describe_failure};
-
-/// [`verify`] from synchronous code, driven by [`block_on`].
-pub fn call_verify(
-    module: &StrategyModule,
-    backend: Backend,
-    rollout_json: &str,
-    settings: &Settings,
-    desired_canary_weight: Option<u32>,
-) -> Result<Result<Verification, StrategyError>> {
-    block_on(verify(
-        module,
-        backend,
-        rollout_json,
-        settings,
-        desired_canary_weight,
-    ))
+/// Verify a Rollout against the real ELBv2 API once, and print everything compared.
+///
+/// Reads the Rollout, its Ingresses (with `status.loadBalancer.ingress[].hostname`, as the
+/// AWS Load Balancer Controller writes it), Services, and optionally Endpoints and
+/// TargetGroupBindings from manifest files (YAML or JSON, several documents per file).
+/// Endpoint IPs can also be given with --endpoints. The strategy module's `verify` export
+/// then finds the load balancer the hostname names, its listener rules and the target groups
+/// tagged for the canary and stable Services, and compares: the desired weights (from the
+/// Rollout's status, or --weight) against every rule, and the endpoint IPs against the
+/// registered targets and their health. Nothing is written anywhere.
+///
+/// Credentials and region come from the AWS default chain (environment, profile, IRSA, instance
+/// metadata). Exit code 0 when verified, 1 when not, 2 when it could not look.
+///
+/// Examples:
+///   albatross verify rollout.yaml ingress.yaml services.yaml --endpoints guestbook-canary=10.0.1.7,10.0.1.8
+///   albatross verify manifests.yaml --weight 10 --aws-endpoint-url http://127.0.0.1:5000 --region us-east-1
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct VerifyArgs {
+    /// Manifest files holding the Rollout, its Ingresses, Services, Endpoints, TargetGroupBindings.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The Rollout to verify, when the files hold several.
+    #[arg(long, value_name = "NAME")]
+    pub rollout: Option<String>,
+    /// A Service's ready endpoint IPs, as SERVICE=IP,IP,... (repeat per Service); replaces
+    /// an Endpoints object from the files.
+    #[arg(long, value_name = "SERVICE=IPS")]
+    pub endpoints: Vec<String>,
+    /// The canary weight to verify instead of the one in the Rollout's status.
+    #[arg(long, value_name = "PERCENT")]
+    pub weight: Option<u32>,
+    #[command(flatten)]
+    pub module: ModuleChoice,
+    /// Print the whole verification as JSON instead of the report.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub tags: TagArgs,
 }
 
-/// Calls `module`'s `verify` export for the Rollout `rollout_json`, its imports answered by
-/// `backend`. A strategy error (an invalid spec, an ELBv2 call that failed) comes back as
-/// `Ok(Err(..))`; a module that fails is an error naming it.
-pub async fn verify(
-    module: &StrategyModule,
-    backend: Backend,
-    rollout_json: &str,
-    settings: &Settings,
-    desired_canary_weight: Option<u32>,
-) -> Result<Result<Verification, StrategyError>> {
-    let backend = Scope::for_rollout(module.name(), rollout_json, settings).guard(backend);
-    let (mut store, reconciler) = module.instantiate(backend).await?;
-    let result = reconciler
-        .call_verify(
-            &mut store,
-            rollout_json,
-            &wit_settings(settings),
-            desired_canary_weight,
-        )
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "strategy module {:?} {}",
-                module.name(),
-                describe_failure(&e, module.limits())
-            )
-        })?;
-    Ok(match result {
-        Ok(v) => Ok(convert(&v).context("reading the module's verification")?),
-        Err(e) => Err(convert(&e).context("reading the module's error")?),
-    })
+impl VerifyArgs {
+    /// Verifies once and prints the report; exit 0 verified, 1 not, 2 could not look.
+    pub fn execute(self) -> Result<ExitCode> {
+        let mut manifests = Vec::new();
+        for f in &self.files {
+            manifests.extend(read_manifests(f)?);
+        }
+        let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+        let options = self.aws.options();
+        let client = runtime.block_on(elbv2_client(&options));
+        let metrics = Arc::new(Elbv2Metrics::new());
+        let api = Elbv2Api::new(client, options.page_size, metrics);
+        let elbv2 = Elbv2Tasks::new(
+            Arc::new(Elbv2Cache::new(api, DEFAULT_TTL)),
+            runtime.handle().clone(),
+        );
+        let engine = new_engine()?;
+        let module = self.module.load(&engine)?;
+        let request = VerifyRequest {
+            manifests: &manifests,
+            rollout: self.rollout.as_deref(),
+            endpoints: &self.endpoints,
+            weight: self.weight,
+            settings: self.tags.settings(),
+        };
+        let v = match verify_manifests(&module, elbv2, &request)? {
+            Ok(v) => v,
+            Err(CallError::Strategy(e)) => {
+                eprintln!("error: verification could not complete: {e}");
+                return Ok(ExitCode::from(2));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        } else {
+            print!("{}", format_report(&v));
+        }
+        Ok(if v.verified {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    }
 }
 
 /// What `albatross verify` is asked: manifests, which Rollout, endpoint IPs as
@@ -110,7 +156,7 @@ pub fn verify_manifests(
     module: &StrategyModule,
     elbv2: Elbv2Tasks,
     request: &VerifyRequest<'_>,
-) -> Result<Result<Verification, StrategyError>> {
+) -> Result<Result<Verification, CallError>> {
     let rollout = pick_rollout(request.manifests, request.rollout)?;
     let namespace = namespace_of(rollout).to_string();
     let mut cluster = ManifestHost::new(request.manifests).context("reading the manifests")?;
@@ -128,7 +174,7 @@ pub fn verify_manifests(
             .set_endpoints(&namespace, service, &ips)
             .with_context(|| format!("--endpoints {spec:?}"))?;
     }
-    call_verify(
+    Ok(call_verify(
         module,
         Backend {
             cluster: Box::new(Inline(cluster)),
@@ -137,7 +183,7 @@ pub fn verify_manifests(
         &rollout.to_string(),
         &request.settings,
         request.weight,
-    )
+    ))
 }
 
 fn weight_text(w: Option<u32>) -> String {

@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use crate::engine::{
+use crate::runtime::engine::{
     DEFAULT_COMPONENT, DEFAULT_MODULE_NAME, StrategyModule, WasmtimeContext, compile,
 };
 

@@ -8,10 +8,10 @@
 //! (wasmtime runs it on a fiber) and frees the tokio worker thread instead of blocking it; the
 //! clock and the log answer at once.
 //!
-//! [`Inline`] turns any synchronous [`Host`] whose answers are already in memory (the offline
-//! host, the simulated world, manifest files) into either half, never waiting.
-//! [`block_on`] drives one call to its end from synchronous code: the simulator's loop, the
-//! command line, the tests.
+//! Who answers, one file each: [`inline`] (any in-memory [`Host`]: the simulated world, the
+//! offline host, manifest files), [`offline`] (no cluster, no AWS), [`manifests`] (a read-only
+//! cluster of manifest files). [`block_on`] drives one call to its end from synchronous code:
+//! the simulator's loop, the command line, the tests.
 
 use std::future::Future;
 
@@ -21,6 +21,12 @@ use albatross_policy::elb::{
 };
 use albatross_policy::host::{Event, Host, Level, ObjectKind, PatchType};
 use async_trait::async_trait;
+
+pub mod inline;
+pub mod manifests;
+pub mod offline;
+
+pub use inline::Inline;
 
 /// The `cluster`, `clock` and `log` imports, with the cluster calls asynchronous. Each method
 /// means what the same method of [`Host`] means.
@@ -107,97 +113,27 @@ impl Backend {
     }
 }
 
-/// A synchronous [`Host`] whose answers are in memory, as either half of a [`Backend`], never
-/// waiting.
-#[derive(Debug, Clone, Default)]
-pub struct Inline<H>(pub H);
-
-#[async_trait]
-impl<H: Host + Send> Cluster for Inline<H> {
-    async fn get(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<String, HostError> {
-        self.0.get(kind, ns, name)
-    }
-
-    async fn list(
-        &mut self,
-        kind: &ObjectKind,
-        ns: &str,
-        sel: &str,
-    ) -> Result<Vec<String>, HostError> {
-        self.0.list(kind, ns, sel)
-    }
-
-    async fn create(
-        &mut self,
-        kind: &ObjectKind,
-        ns: &str,
-        json: &str,
-    ) -> Result<String, HostError> {
-        self.0.create(kind, ns, json)
-    }
-
-    async fn patch(
-        &mut self,
-        kind: &ObjectKind,
-        ns: &str,
-        name: &str,
-        patch_type: PatchType,
-        patch_json: &str,
-        subresource: Option<&str>,
-    ) -> Result<String, HostError> {
-        self.0
-            .patch(kind, ns, name, patch_type, patch_json, subresource)
-    }
-
-    async fn delete(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<(), HostError> {
-        self.0.delete(kind, ns, name)
-    }
-
-    async fn record_event(&mut self, event: &Event) -> Result<(), HostError> {
-        self.0.record_event(event)
-    }
-
-    fn now_millis(&mut self) -> u64 {
-        self.0.now_millis()
-    }
-
-    fn log(&mut self, level: Level, message: &str, fields: &[(&str, &str)]) {
-        self.0.log(level, message, fields);
-    }
+/// The system clock, in milliseconds since the Unix epoch.
+pub fn system_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
-#[async_trait]
-impl<H: Host + Send> Elbv2 for Inline<H> {
-    async fn describe_load_balancers(
-        &mut self,
-        names: &[String],
-        arns: &[String],
-    ) -> Result<Vec<LoadBalancer>, HostError> {
-        self.0.describe_load_balancers(names, arns)
-    }
-
-    async fn describe_listeners(&mut self, lb: &str) -> Result<Vec<Listener>, HostError> {
-        self.0.describe_listeners(lb)
-    }
-
-    async fn describe_rules(&mut self, listener: &str) -> Result<Vec<Rule>, HostError> {
-        self.0.describe_rules(listener)
-    }
-
-    async fn describe_target_groups(
-        &mut self,
-        lb: Option<&str>,
-        arns: &[String],
-    ) -> Result<Vec<TargetGroup>, HostError> {
-        self.0.describe_target_groups(lb, arns)
-    }
-
-    async fn describe_tags(&mut self, arns: &[String]) -> Result<Vec<ResourceTags>, HostError> {
-        self.0.describe_tags(arns)
-    }
-
-    async fn describe_target_health(&mut self, tg: &str) -> Result<Vec<TargetHealth>, HostError> {
-        self.0.describe_target_health(tg)
+/// Writes a module's log line to tracing, under the target `albatross::module`.
+pub fn log_to_tracing(level: Level, message: &str, fields: &[(&str, &str)]) {
+    let fields = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    match level {
+        Level::Trace => tracing::trace!(target: "albatross::module", %fields, "{message}"),
+        Level::Debug => tracing::debug!(target: "albatross::module", %fields, "{message}"),
+        Level::Info => tracing::info!(target: "albatross::module", %fields, "{message}"),
+        Level::Warn => tracing::warn!(target: "albatross::module", %fields, "{message}"),
+        Level::Error => tracing::error!(target: "albatross::module", %fields, "{message}"),
     }
 }
 

@@ -11,8 +11,8 @@ use clap::ValueEnum;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::bindings::{convert, wit_elbv2};
-use crate::engine::{StrategyModule, WasmtimeContext};
+use crate::runtime::bindings::{convert, wit_elbv2};
+use crate::runtime::engine::{StrategyModule, WasmtimeContext};
 
 /// The exported functions `albatross policy` can call; names as in the WIT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -233,7 +233,7 @@ fn json<T: Serialize>(v: &T) -> Result<Value> {
 pub fn call_native(call: &Call) -> Result<Value> {
     match call {
         Call::Info => json(&Ok::<_, StrategyError>(serde_json::json!({
-            "name": crate::engine::DEFAULT_MODULE_NAME,
+            "name": crate::runtime::engine::DEFAULT_MODULE_NAME,
             "version": env!("CARGO_PKG_VERSION"),
         }))),
         Call::Validate { rollout } => json(&api::validate(rollout)),

@@ -15,21 +15,20 @@
 //! [`StrategyModule::instantiate_pure`] is for the pure functions: the clock and the log are
 //! answered, any cluster or ELBv2 call traps, and calls are plain synchronous ones.
 
-use std::time::Duration;
-
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
-    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
-    StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline,
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter,
+    Store, Trap, UpdateDeadline,
 };
 
 use crate::backend::Backend;
-use crate::bindings::albatross::strategy::{clock, log};
-use crate::bindings::{CallClock, HostState, Strategy, StrategyPre, wit_reconciler};
-use crate::offline::OfflineHost;
+use crate::backend::offline::OfflineHost;
+use crate::runtime::bindings::albatross::strategy::{clock, log};
+use crate::runtime::bindings::{CallClock, HostState, Strategy, StrategyPre, wit_reconciler};
 
 /// The default strategy component, built by `cargo xtask guest` and embedded at build time.
 pub static DEFAULT_COMPONENT: &[u8] = include_bytes!(env!("ALBATROSS_DEFAULT_COMPONENT"));
@@ -56,7 +55,8 @@ pub struct StrategyModule {
 /// How long one call may run, and how much memory an instance may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Wall-clock time one call may take.
+    /// The module's own running time one call may take (time in imports and suspended at
+    /// yields is not counted).
     pub deadline: Duration,
     /// Bytes of linear memory one instance may grow to.
     pub memory_bytes: usize,
@@ -137,38 +137,59 @@ fn ticks(d: Duration) -> u64 {
         .max(1)
 }
 
-/// The store limits of one instance.
-pub fn store_limits(limits: Limits) -> StoreLimits {
-    StoreLimitsBuilder::new()
-        .memory_size(limits.memory_bytes)
-        .trap_on_grow_failure(true)
-        .build()
+/// The memory cap of one instance: refuses any growth past `cap` bytes (the call then traps)
+/// and remembers that it did, so a failed call is known to have hit the cap without reading
+/// the trap's message.
+#[derive(Debug, Clone)]
+pub struct MemoryCap {
+    cap: usize,
+    hit: bool,
 }
 
-/// Why a call into a module failed, in words for the Rollout's condition and Event: past its
-/// deadline, over its memory cap, or trapped.
-pub fn describe_failure(e: &wasmtime::Error, limits: Limits) -> String {
-    if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
-        return format!(
-            "ran past its deadline of {} ms and was stopped",
-            limits.deadline.as_millis()
-        );
+impl MemoryCap {
+    /// A cap of `limits.memory_bytes`.
+    pub fn new(limits: Limits) -> Self {
+        MemoryCap {
+            cap: limits.memory_bytes,
+            hit: false,
+        }
     }
-    let text = format!("{e:#}");
-    if text.contains("forcing trap when growing memory")
-        || text.contains("forcing a memory growth failure")
-    {
-        return format!(
-            "exceeded its memory cap of {} MiB and was stopped",
-            limits.memory_bytes >> 20
-        );
+
+    /// Whether the instance tried to grow past the cap.
+    pub fn hit(&self) -> bool {
+        self.hit
     }
-    match e.downcast_ref::<Trap>() {
-        Some(trap) => format!(
-            "trapped: {}",
-            trap.to_string().trim_start_matches("wasm trap: ")
-        ),
-        None => format!("failed: {}", text.lines().next().unwrap_or_default()),
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.cap {
+            self.hit = true;
+            return Err(wasmtime::Error::msg(format!(
+                "memory growth to {desired} bytes refused: the cap is {} bytes",
+                self.cap
+            )));
+        }
+        Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.hit = true;
+        Err(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
     }
 }
 
@@ -322,11 +343,11 @@ impl StrategyModule {
             HostState {
                 backend,
                 module: self.name.clone(),
-                limits: store_limits(self.limits),
+                memory: MemoryCap::new(self.limits),
                 clock: CallClock::start(),
             },
         );
-        store.limiter(|s| &mut s.limits);
+        store.limiter(|s| &mut s.memory);
         let deadline = self.limits.deadline;
         store.set_epoch_deadline(ticks(deadline.min(YIELD_SLICE)));
         store.epoch_deadline_callback(move |ctx| {

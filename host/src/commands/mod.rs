@@ -1,0 +1,37 @@
+//! The command line, one verb a file: each an `Args` struct (its `--help` in its doc comment)
+//! with an `execute`. The option groups several verbs share live in [`options`].
+
+pub mod lint;
+pub mod module;
+pub mod options;
+pub mod policy;
+pub mod simulate;
+pub mod verify;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Subcommand;
+
+/// The verbs.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Simulate(simulate::SimulateArgs),
+    Lint(lint::LintArgs),
+    Verify(Box<verify::VerifyArgs>),
+    Module(module::ModuleArgs),
+    Policy(policy::PolicyArgs),
+}
+
+impl Command {
+    /// Runs the verb; its exit code.
+    pub fn execute(self) -> Result<ExitCode> {
+        match self {
+            Command::Simulate(args) => args.execute(),
+            Command::Lint(args) => args.execute(),
+            Command::Verify(args) => args.execute(),
+            Command::Module(args) => args.execute(),
+            Command::Policy(args) => args.execute(),
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! `albatross simulate`: a scenario run in the simulated world with a strategy component
+//! (through wasmtime) or the native default, and its timeline printed for a person.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use albatross_policy::reconcile::Settings;
+use albatross_sim::runner::{NativeReconciler, Trace, run as run_scenario};
+use anyhow::{Result, bail};
+use clap::{ArgAction, Args};
+
+use crate::commands::lint::{format_findings, lint_manifests};
+use crate::commands::options::{ClassArgs, ModuleChoice};
+use crate::runtime::engine::{DEFAULT_MODULE_NAME, new_engine};
+use crate::simulation::{WasmReconciler, read_scenario};
+
+/// Run a rollout scenario in the simulated world and print its timeline.
+///
+/// The scenario file (YAML) holds the manifests (Rollout, Services, Ingress), the events
+/// (setImage, promote, promoteFull, abort, retry, restartController at a second) and the
+/// faults (lbControllerDown, registrationDelay, elbThrottling, apiConflicts). The world
+/// has a ReplicaSet controller, an endpoints controller and an AWS Load Balancer Controller
+/// with lags; the strategy runs as a wasm component against it with a simulated clock.
+/// The timeline shows, per change: the step, the canary weight wanted (✓ once verified on
+/// the ALB), what the ALB really sends where, the ReplicaSets, the requests lost that
+/// second, and what the Rollout waits for. The manifests are linted first.
+///
+/// Examples:
+///   albatross simulate examples/scenarios/basic-canary.yaml
+///   albatross simulate examples/scenarios/lb-controller-outage.yaml --verify=false
+#[derive(Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct SimulateArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    #[command(flatten)]
+    pub module: ModuleChoice,
+    /// Run the native build of the default strategy instead of its wasm component.
+    #[arg(long, conflicts_with = "module")]
+    pub native: bool,
+    /// Gate every step on weight and target IP verification; `--verify=false` shows what
+    /// happens without the gates.
+    #[arg(long, default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+    pub verify: bool,
+    /// Print the whole trace as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub classes: ClassArgs,
+}
+
+impl SimulateArgs {
+    /// Lints the scenario's manifests, runs it, prints the timeline.
+    pub fn execute(self) -> Result<ExitCode> {
+        let scenario = read_scenario(&self.scenario)?;
+        let classes = self.classes.ingress_classes;
+        let (findings, errors) = lint_manifests(&scenario.manifests, &classes);
+        eprint!("{}", format_findings(&findings));
+        if errors {
+            bail!("the scenario's manifests do not pass lint (see above)");
+        }
+        let settings = Settings {
+            verify: self.verify,
+            ingress_classes: classes,
+            ..Settings::default()
+        };
+        let (trace, strategy) = if self.native {
+            (
+                run_scenario(&scenario, &mut NativeReconciler, &settings),
+                "native default".to_string(),
+            )
+        } else {
+            let engine = new_engine()?;
+            let module = self.module.load(&engine)?;
+            let trace = run_scenario(
+                &scenario,
+                &mut WasmReconciler { module: &module },
+                &settings,
+            );
+            let name = if module.name() == DEFAULT_MODULE_NAME {
+                format!("{DEFAULT_MODULE_NAME} (wasm)")
+            } else {
+                module.name().to_string()
+            };
+            (trace, name)
+        };
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&trace)?);
+        } else {
+            print!("{}", format_timeline(&trace, &strategy));
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+fn replicas(r: &albatross_sim::runner::TimelineRow) -> String {
+    r.replicas
+        .iter()
+        .map(|(h, (ready, want))| format!("{h}:{ready}/{want}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The trace as a table a person reads.
+pub fn format_timeline(trace: &Trace, strategy: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "scenario {}  (strategy {strategy}, verification {})",
+        trace.scenario,
+        if trace.verify { "on" } else { "OFF" }
+    );
+    let _ = writeln!(
+        s,
+        "{:>5}  {:<5} {:<11} {:>7}  {:<24} {:<30} {:>5}  waiting for",
+        "t(s)", "step", "phase", "desired", "on the ALB", "replicas ready/desired", "lost"
+    );
+    for r in &trace.timeline {
+        let desired = r.desired_canary.map_or("-".to_string(), |w| {
+            format!("{w}%{}", if r.verified { " ✓" } else { "  " })
+        });
+        let alb = r
+            .alb_share
+            .iter()
+            .map(|(svc, share)| format!("{svc} {share}"))
+            .collect::<Vec<_>>()
+            .join(" / ");
+        let step = r.step.map_or("-".to_string(), |i| i.to_string());
+        let _ = writeln!(
+            s,
+            "{:>5}  {:<5} {:<11} {:>7}  {:<24} {:<30} {:>5}  {}",
+            r.t,
+            step,
+            r.phase,
+            desired,
+            alb,
+            replicas(r),
+            r.lost.round(),
+            r.message
+        );
+    }
+    let _ = writeln!(s, "\nEvents:");
+    for e in &trace.events {
+        let _ = writeln!(
+            s,
+            "{:>5}  {:<7} {:<18} {}: {}",
+            e.t, e.event_type, e.reason, e.object, e.message
+        );
+    }
+    let pct = if trace.requests > 0.0 {
+        100.0 * trace.requests_lost / trace.requests
+    } else {
+        0.0
+    };
+    let _ = writeln!(
+        s,
+        "\nrequests lost: {} of {} ({pct:.2}%)",
+        trace.requests_lost.round(),
+        trace.requests.round()
+    );
+    let calls: u64 = trace.elb_calls.values().sum();
+    let _ = writeln!(s, "ELBv2 calls by the strategy: {calls}");
+    s
+}

@@ -1,0 +1,48 @@
+//! Scenarios in the simulated world (guest/sim) with a strategy component: scenario files read
+//! from YAML, and the runner's [`Reconciler`] over a module in wasmtime. [`component`] runs
+//! the world itself as a component too.
+
+pub mod component;
+
+use std::path::Path;
+
+use albatross_policy::StrategyError;
+use albatross_policy::reconcile::{Outcome, Settings};
+use albatross_sim::SharedWorld;
+use albatross_sim::runner::{Reconciler, Scenario};
+use anyhow::{Context, Result};
+
+use crate::backend::Backend;
+use crate::runtime::call::call_reconcile;
+use crate::runtime::engine::StrategyModule;
+
+/// Reads a scenario file (YAML or JSON).
+pub fn read_scenario(path: &Path) -> Result<Scenario> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading scenario {}", path.display()))?;
+    serde_yaml_ng::from_str(&text)
+        .with_context(|| format!("scenario {} is not a valid scenario", path.display()))
+}
+
+/// Runs the strategy component, in a fresh instance per pass, against the simulated world.
+pub struct WasmReconciler<'a> {
+    /// The module.
+    pub module: &'a StrategyModule,
+}
+
+impl Reconciler for WasmReconciler<'_> {
+    fn reconcile(
+        &mut self,
+        world: &SharedWorld,
+        rollout_json: &str,
+        settings: &Settings,
+    ) -> Result<Outcome, StrategyError> {
+        call_reconcile(
+            self.module,
+            Backend::inline(world.clone()),
+            rollout_json,
+            settings,
+        )
+        .map_err(StrategyError::from)
+    }
+}
