@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use albatross::commands::Command;
+use albatross::telemetry::{self, LogFormat};
 use clap::Parser;
 
 /// Albatross: progressive delivery behind an AWS Application Load Balancer, with the rollout
@@ -13,16 +14,16 @@ struct Cli {
     /// Log filter, in RUST_LOG syntax (e.g. `info`, `albatross=debug`).
     #[arg(long, global = true, env = "ALBATROSS_LOG", default_value = "warn")]
     log: String,
+    /// `text` for a person, `json` for a log pipeline (one object a line).
+    #[arg(long, global = true, env = "ALBATROSS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
-        .with_writer(std::io::stderr)
-        .init();
+    telemetry::init(&cli.log, cli.log_format);
     match cli.command.execute() {
         Ok(code) => code,
         Err(e) => {

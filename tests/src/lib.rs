@@ -3,6 +3,9 @@
 //! natively, and single reconcile passes either way.
 
 pub mod alb;
+pub mod apiserver;
+pub mod argo;
+pub mod cluster;
 pub mod delayed;
 pub mod mirror;
 pub mod moto;

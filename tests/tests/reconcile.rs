@@ -8,7 +8,7 @@ use albatross_tests::{Way, reconcile_once, scenario};
 use serde_json::{Value, json};
 
 const KEY: &str = "alb.ingress.kubernetes.io/actions.root-svc";
-const MANAGED: &str = "rollouts.argoproj.io/managed-alb-annotations";
+const MANAGED: &str = "albatross.io/managed-alb-annotations";
 
 /// The basic-canary manifests, run `seconds` simulated seconds with a pass every second.
 fn settled(way: Way, seconds: u64, edit: impl Fn(&mut World)) -> SharedWorld {

@@ -365,7 +365,7 @@ fn a_header_route_comes_and_goes_with_its_steps() {
             .is_none()
     );
     assert_eq!(
-        annotations["rollouts.argoproj.io/managed-alb-annotations"],
+        annotations["albatross.io/managed-alb-annotations"],
         json!(r#"{"guestbook":["alb.ingress.kubernetes.io/actions.root-svc"]}"#)
     );
     // While it is live, the Ingress carries the route and the ALB a header rule to the canary.

@@ -6,7 +6,8 @@
 //!   (the built-in strategy) and `target/wasm/albatross-sim.wasm` (the simulated world), which
 //!   the host embeds, and `target/wasm/hostile-*.wasm` for the sandbox tests.
 //! - `run ARGS...`: `guest`, a build of the workspace, then the `albatross` binary with ARGS.
-//! - `test ARGS...`: `guest`, then `cargo test --workspace ARGS...`.
+//! - `test ARGS...`: `guest`, a build of the workspace (the controller tests run the binary),
+//!   then `cargo test --workspace ARGS...`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -113,6 +114,13 @@ fn run() -> Result<ExitCode> {
         }
         "test" => {
             build_guest()?;
+            // The controller tests run the `albatross` binary: build it (with the same feature
+            // resolution as the tests) before they start.
+            if cargo(&["build", "--quiet", "--workspace", "--all-targets"], &[])?
+                != ExitCode::SUCCESS
+            {
+                bail!("building the workspace failed");
+            }
             cargo(&["test", "--workspace"], &rest)
         }
         _ => bail!(

@@ -1,7 +1,14 @@
 //! The managed-annotation bookkeeping on an Ingress: which Rollout manages which annotation
 //! keys, so several Rollouts can share one Ingress and an Ingress that Argo Rollouts touched can
-//! be taken over. Reads the current JSON map and the older `rollout:action` list; writes the
-//! current one.
+//! be taken over.
+//!
+//! Albatross keeps its own entries under a key of its own, [`ALBATROSS_MANAGED`] (the same JSON
+//! format as Argo's). Argo Rollouts' Ingress controller drops every entry of *its* key whose
+//! Rollout it does not see (and Albatross's Rollouts are exactly the ones it does not see) and
+//! resets that entry's actions to stable 100, so an Albatross Rollout listed there would have
+//! its weights reset on every Ingress event. Reads all three (ours, Argo's JSON map, Argo's
+//! older `rollout:action` list); writes ours, and, in the same patch, takes the Rollout out of
+//! Argo's two wherever they still list it.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +18,9 @@ use crate::action::Annotation;
 use crate::error::{Result, StrategyError};
 use crate::ingress::Ingress;
 
-/// The current bookkeeping annotation: a JSON map of Rollout name to annotation keys.
+/// Albatross's bookkeeping annotation: a JSON map of Rollout name to annotation keys.
+pub const ALBATROSS_MANAGED: &str = "albatross.io/managed-alb-annotations";
+/// Argo Rollouts' bookkeeping annotation, in the same format.
 pub const MANAGED_ANNOTATIONS: &str = "rollouts.argoproj.io/managed-alb-annotations";
 /// The older bookkeeping annotation: `rollout:actionKey` pairs joined by commas.
 pub const LEGACY_MANAGED_ACTIONS: &str = "rollouts.argoproj.io/managed-alb-actions";
@@ -25,14 +34,14 @@ pub struct ManagedEntry {
     pub keys: Vec<String>,
 }
 
-fn current_map(ingress: &Ingress) -> Result<BTreeMap<String, Vec<String>>> {
-    match ingress.metadata.annotations.get(MANAGED_ANNOTATIONS) {
+fn json_map(ingress: &Ingress, key: &str) -> Result<BTreeMap<String, Vec<String>>> {
+    match ingress.metadata.annotations.get(key) {
         None => Ok(BTreeMap::new()),
         Some(v) if v.trim().is_empty() => Ok(BTreeMap::new()),
         Some(v) => serde_json::from_str(v).map_err(|e| {
             StrategyError::field(
                 &ingress.display_name(),
-                format!("metadata.annotations[{MANAGED_ANNOTATIONS}]"),
+                format!("metadata.annotations[{key}]"),
                 format!("must be a JSON map of Rollout name to annotation keys: {e}"),
             )
         }),
@@ -66,8 +75,9 @@ fn legacy_map(ingress: &Ingress) -> Result<BTreeMap<String, Vec<String>>> {
 }
 
 fn merged(ingress: &Ingress) -> Result<BTreeMap<String, Vec<String>>> {
-    let mut map = current_map(ingress)?;
-    for (rollout, keys) in legacy_map(ingress)? {
+    let mut map = json_map(ingress, ALBATROSS_MANAGED)?;
+    let argo = json_map(ingress, MANAGED_ANNOTATIONS)?;
+    for (rollout, keys) in argo.into_iter().chain(legacy_map(ingress)?) {
         let entry = map.entry(rollout).or_default();
         for k in keys {
             if !entry.contains(&k) {
@@ -78,7 +88,7 @@ fn merged(ingress: &Ingress) -> Result<BTreeMap<String, Vec<String>>> {
     Ok(map)
 }
 
-/// Every Rollout's entry, from both the current and the older annotation, by Rollout name.
+/// Every Rollout's entry, from all three annotations, by Rollout name.
 pub fn read_managed(ingress: &Ingress) -> Result<Vec<ManagedEntry>> {
     Ok(merged(ingress)?
         .into_iter()
@@ -86,25 +96,32 @@ pub fn read_managed(ingress: &Ingress) -> Result<Vec<ManagedEntry>> {
         .collect())
 }
 
-/// The annotations to write so that `rollout` manages exactly `keys` (none drops its entry),
-/// keeping every other Rollout's entry: the current map, compact JSON with sorted Rollout
-/// names (as Go writes a map); and, where the older annotation names this Rollout, that
-/// annotation without it, so the entry does not come back on the next read.
+/// The annotations to write so that `rollout` manages exactly `keys` (none drops its entry):
+/// Albatross's map with this Rollout's entry set, every other entry kept (compact JSON, Rollout
+/// names sorted, as Go writes a map); and, where Argo's map or its older list still names this
+/// Rollout, that annotation without it, so Argo never sees an Albatross Rollout as its own.
 pub fn update_managed(
     ingress: &Ingress,
     rollout: &str,
     keys: &[String],
 ) -> Result<Vec<Annotation>> {
-    let mut map = merged(ingress)?;
+    let mut ours = json_map(ingress, ALBATROSS_MANAGED)?;
     if keys.is_empty() {
-        map.remove(rollout);
+        ours.remove(rollout);
     } else {
-        map.insert(rollout.to_string(), keys.to_vec());
+        ours.insert(rollout.to_string(), keys.to_vec());
     }
     let mut out = vec![Annotation {
-        key: MANAGED_ANNOTATIONS.to_string(),
-        value: serde_json::to_string(&map).unwrap_or_default(),
+        key: ALBATROSS_MANAGED.to_string(),
+        value: serde_json::to_string(&ours).unwrap_or_default(),
     }];
+    let mut argo = json_map(ingress, MANAGED_ANNOTATIONS)?;
+    if argo.remove(rollout).is_some() {
+        out.push(Annotation {
+            key: MANAGED_ANNOTATIONS.to_string(),
+            value: serde_json::to_string(&argo).unwrap_or_default(),
+        });
+    }
     let legacy = legacy_map(ingress)?;
     if legacy.contains_key(rollout) {
         let rest: String = legacy

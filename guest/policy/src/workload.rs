@@ -152,6 +152,12 @@ pub fn ensure_replicaset<H: Host>(
     template["metadata"]["labels"][HASH_LABEL] = json!(hash);
     let mut selector = rollout.spec.selector.clone().unwrap_or_else(|| json!({}));
     selector["matchLabels"][HASH_LABEL] = json!(hash);
+    let mut owner = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": rollout.metadata.name, "controller": true});
+    // A real API server refuses an owner reference without the owner's uid.
+    if let Some(uid) = &rollout.metadata.uid {
+        owner["uid"] = json!(uid);
+        owner["blockOwnerDeletion"] = json!(true);
+    }
     let rs = json!({
         "apiVersion": "apps/v1",
         "kind": "ReplicaSet",
@@ -159,7 +165,7 @@ pub fn ensure_replicaset<H: Host>(
             "name": format!("{}-{hash}", rollout.metadata.name),
             "namespace": ns,
             "labels": template["metadata"]["labels"],
-            "ownerReferences": [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": rollout.metadata.name, "controller": true}]
+            "ownerReferences": [owner]
         },
         "spec": {"replicas": replicas, "selector": selector, "template": template}
     });

@@ -2,7 +2,7 @@
 
 mod common;
 
-use albatross_policy::managed::{LEGACY_MANAGED_ACTIONS, MANAGED_ANNOTATIONS};
+use albatross_policy::managed::{ALBATROSS_MANAGED, LEGACY_MANAGED_ACTIONS, MANAGED_ANNOTATIONS};
 use albatross_policy::{StrategyError, api};
 use common::ingress;
 use serde_json::json;
@@ -27,24 +27,54 @@ fn reads_current_and_legacy_forms() {
 }
 
 #[test]
-fn update_keeps_other_rollouts_and_writes_the_current_form() {
-    let i = ingress(
-        json!({MANAGED_ANNOTATIONS: r#"{"other":["alb.ingress.kubernetes.io/actions.other-root"]}"#}),
-    );
+fn update_writes_albatross_key_and_leaves_argo_rollouts_in_argo_key() {
+    let i = ingress(json!({
+        MANAGED_ANNOTATIONS: r#"{"other":["alb.ingress.kubernetes.io/actions.other-root"]}"#,
+        ALBATROSS_MANAGED: r#"{"mine":["alb.ingress.kubernetes.io/actions.mine-root"]}"#,
+    }));
     let out = api::update_managed(
         &i.to_string(),
         "guestbook",
         &keys(&["alb.ingress.kubernetes.io/actions.root-svc"]),
     )
     .unwrap();
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].key, MANAGED_ANNOTATIONS);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].key, ALBATROSS_MANAGED);
     assert_eq!(
         out[0].value,
-        r#"{"guestbook":["alb.ingress.kubernetes.io/actions.root-svc"],"other":["alb.ingress.kubernetes.io/actions.other-root"]}"#
+        r#"{"guestbook":["alb.ingress.kubernetes.io/actions.root-svc"],"mine":["alb.ingress.kubernetes.io/actions.mine-root"]}"#
     );
-    let dropped = api::update_managed(&i.to_string(), "other", &[]).unwrap();
+    let dropped = api::update_managed(&i.to_string(), "mine", &[]).unwrap();
+    assert_eq!(dropped.len(), 1);
     assert_eq!(dropped[0].value, "{}");
+    // Every entry, whichever key holds it, counts when reading.
+    let names: Vec<String> = api::read_managed(&i.to_string())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.rollout)
+        .collect();
+    assert_eq!(names, ["mine", "other"]);
+}
+
+#[test]
+fn taking_over_moves_the_entry_out_of_argo_key_in_the_same_write() {
+    let i = ingress(json!({
+        MANAGED_ANNOTATIONS: r#"{"guestbook":["alb.ingress.kubernetes.io/actions.root-svc"],"other":["k2"]}"#,
+    }));
+    let out = api::update_managed(
+        &i.to_string(),
+        "guestbook",
+        &keys(&["alb.ingress.kubernetes.io/actions.root-svc"]),
+    )
+    .unwrap();
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert_eq!(out[0].key, ALBATROSS_MANAGED);
+    assert_eq!(
+        out[0].value,
+        r#"{"guestbook":["alb.ingress.kubernetes.io/actions.root-svc"]}"#
+    );
+    assert_eq!(out[1].key, MANAGED_ANNOTATIONS);
+    assert_eq!(out[1].value, r#"{"other":["k2"]}"#);
 }
 
 #[test]
@@ -58,9 +88,10 @@ fn taking_over_from_argo_rewrites_the_legacy_entry() {
         &keys(&["alb.ingress.kubernetes.io/actions.root-svc"]),
     )
     .unwrap();
+    assert_eq!(out[0].key, ALBATROSS_MANAGED);
     assert_eq!(
         out[0].value,
-        r#"{"guestbook":["alb.ingress.kubernetes.io/actions.root-svc"],"keep":["k1"]}"#
+        r#"{"guestbook":["alb.ingress.kubernetes.io/actions.root-svc"]}"#
     );
     assert_eq!(out[1].key, LEGACY_MANAGED_ACTIONS);
     assert_eq!(out[1].value, "keep:k1,");

@@ -23,6 +23,7 @@ use albatross_policy::host::{Event, Host, Level, ObjectKind, PatchType};
 use async_trait::async_trait;
 
 pub mod inline;
+pub mod kube;
 pub mod manifests;
 pub mod offline;
 

@@ -1,6 +1,7 @@
 //! The command line, one verb a file: each an `Args` struct (its `--help` in its doc comment)
 //! with an `execute`. The option groups several verbs share live in [`options`].
 
+pub mod controller;
 pub mod lint;
 pub mod module;
 pub mod options;
@@ -21,6 +22,7 @@ pub enum Command {
     Verify(Box<verify::VerifyArgs>),
     Module(module::ModuleArgs),
     Policy(policy::PolicyArgs),
+    Controller(Box<controller::ControllerArgs>),
 }
 
 impl Command {
@@ -32,6 +34,7 @@ impl Command {
             Command::Verify(args) => args.execute(),
             Command::Module(args) => args.execute(),
             Command::Policy(args) => args.execute(),
+            Command::Controller(args) => args.execute(),
         }
     }
 }

@@ -1,14 +1,21 @@
 //! The option groups several verbs share, defined once: which strategy module runs, how ELBv2
-//! is reached, how target groups are recognised, which Ingress classes are served.
+//! and the Kubernetes API are reached, how target groups are recognised, which Ingress
+//! classes are served.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use albatross_policy::reconcile::Settings;
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::Args;
+use kube::config::{KubeConfigOptions, Kubeconfig};
 use wasmtime::Engine;
 
-use crate::aws::config::AwsOptions;
+use crate::aws::cache::{DEFAULT_TTL, Elbv2Cache};
+use crate::aws::config::{AwsOptions, elbv2_client};
+use crate::aws::describe::Elbv2Api;
+use crate::aws::host::Elbv2Tasks;
+use crate::aws::metrics::Elbv2Metrics;
 use crate::runtime::engine::StrategyModule;
 
 /// Which strategy module a verb runs.
@@ -96,5 +103,58 @@ impl TagArgs {
             target_group_binding_api_version: self.target_group_binding_api_version.clone(),
             ..Settings::default()
         }
+    }
+}
+
+/// How to reach the Kubernetes API.
+#[derive(Args, Debug, Clone, Default)]
+pub struct KubeArgs {
+    /// A kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service
+    /// account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+impl KubeArgs {
+    /// A client for the cluster these flags name.
+    pub async fn client(&self) -> Result<kube::Client> {
+        let options = KubeConfigOptions {
+            context: self.context.clone(),
+            ..KubeConfigOptions::default()
+        };
+        let config = match &self.kubeconfig {
+            Some(path) => {
+                let file = Kubeconfig::read_from(path)
+                    .with_context(|| format!("reading the kubeconfig {}", path.display()))?;
+                kube::Config::from_custom_kubeconfig(file, &options)
+                    .await
+                    .with_context(|| format!("using the kubeconfig {}", path.display()))?
+            }
+            None if self.context.is_some() => kube::Config::from_kubeconfig(&options)
+                .await
+                .context("reading the kubeconfig")?,
+            None => kube::Config::infer()
+                .await
+                .context("finding the cluster: no kubeconfig and not in a cluster")?,
+        };
+        kube::Client::try_from(config).context("building the Kubernetes client")
+    }
+}
+
+impl AwsArgs {
+    /// The ELBv2 half of a backend: the SDK client, its shared cache with `metrics`, and its
+    /// requests run on `runtime`.
+    pub async fn elbv2(
+        &self,
+        metrics: Arc<Elbv2Metrics>,
+        runtime: tokio::runtime::Handle,
+    ) -> Elbv2Tasks {
+        let options = self.options();
+        let client = elbv2_client(&options).await;
+        let api = Elbv2Api::new(client, options.page_size, metrics);
+        Elbv2Tasks::new(Arc::new(Elbv2Cache::new(api, DEFAULT_TTL)), runtime)
     }
 }

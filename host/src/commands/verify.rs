@@ -15,9 +15,6 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde_json::Value;
 
-use crate::aws::cache::{DEFAULT_TTL, Elbv2Cache};
-use crate::aws::config::elbv2_client;
-use crate::aws::describe::Elbv2Api;
 use crate::aws::host::Elbv2Tasks;
 use crate::aws::metrics::Elbv2Metrics;
 use crate::backend::manifests::{ManifestHost, read_manifests};
@@ -78,13 +75,9 @@ impl VerifyArgs {
             manifests.extend(read_manifests(f)?);
         }
         let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
-        let options = self.aws.options();
-        let client = runtime.block_on(elbv2_client(&options));
-        let metrics = Arc::new(Elbv2Metrics::new());
-        let api = Elbv2Api::new(client, options.page_size, metrics);
-        let elbv2 = Elbv2Tasks::new(
-            Arc::new(Elbv2Cache::new(api, DEFAULT_TTL)),
-            runtime.handle().clone(),
+        let elbv2 = runtime.block_on(
+            self.aws
+                .elbv2(Arc::new(Elbv2Metrics::new()), runtime.handle().clone()),
         );
         let engine = new_engine()?;
         let module = self.module.load(&engine)?;

@@ -19,7 +19,7 @@ use std::sync::LazyLock;
 
 use albatross_policy::HostError;
 use albatross_policy::host::{Event, Level, ObjectKind, PatchType};
-use albatross_policy::managed::{LEGACY_MANAGED_ACTIONS, MANAGED_ANNOTATIONS};
+use albatross_policy::managed::{ALBATROSS_MANAGED, LEGACY_MANAGED_ACTIONS, MANAGED_ANNOTATIONS};
 use albatross_policy::reconcile::Settings;
 use albatross_policy::spec::{DEFAULT_ANNOTATION_PREFIX, namespace_of};
 use async_trait::async_trait;
@@ -261,7 +261,8 @@ impl Guarded {
 
     /// Whether an annotation key is one a module may write on an Ingress.
     fn annotation_ok(&self, key: &str) -> bool {
-        key == MANAGED_ANNOTATIONS
+        key == ALBATROSS_MANAGED
+            || key == MANAGED_ANNOTATIONS
             || key == LEGACY_MANAGED_ACTIONS
             || key
                 .strip_prefix(self.scope.annotation_prefix.as_str())
