@@ -12,7 +12,8 @@ pub fn duration_millis(d: &IntOrString) -> Option<u64> {
     }
 }
 
-fn parse_duration_string(s: &str) -> Option<u64> {
+/// Milliseconds of a Go-style duration string (`30s`, `5m`, `1h30m`); None when unreadable.
+pub fn parse_duration_string(s: &str) -> Option<u64> {
     let s = s.trim();
     if s.is_empty() {
         return None;

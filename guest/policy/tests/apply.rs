@@ -76,3 +76,33 @@ fn the_status_edits_are_the_merge_patches_argo_writes() {
         json!({"status": {"abort": null, "currentStepIndex": 0}})
     );
 }
+
+#[test]
+fn promote_follows_argo_rule_for_paused_and_running_rollouts() {
+    let steps = json!([{"setWeight": 20}, {"pause": {}}, {"setWeight": 50}]);
+    let paused = json!({"spec": {"strategy": {"canary": {"steps": steps}}},
+        "status": {"currentStepIndex": 1, "pauseConditions": [{"reason": "CanaryPauseStep"}]}});
+    assert_eq!(edits::promote_for(&paused), (None, Some(edits::promote())));
+    let running = json!({"spec": {"strategy": {"canary": {"steps": steps}}},
+        "status": {"currentStepIndex": 0}});
+    assert_eq!(
+        edits::promote_for(&running),
+        (
+            None,
+            Some(json!({"status": {"pauseConditions": null, "currentStepIndex": 1}}))
+        )
+    );
+    let done = json!({"spec": {"paused": true, "strategy": {"canary": {"steps": steps}}},
+        "status": {"currentStepIndex": 3}});
+    assert_eq!(
+        edits::promote_for(&done),
+        (Some(json!({"spec": {"paused": false}})), None)
+    );
+    let stable = json!({"status": {"currentPodHash": "a", "stableRS": "a"}});
+    assert_eq!(edits::promote_full_for(&stable), None);
+    let canary = json!({"status": {"currentPodHash": "b", "stableRS": "a"}});
+    assert_eq!(
+        edits::promote_full_for(&canary),
+        Some(edits::promote_full())
+    );
+}

@@ -1,12 +1,20 @@
 //! The command line, one verb a file: each an `Args` struct (its `--help` in its doc comment)
 //! with an `execute`. The option groups several verbs share live in [`options`].
 
+pub mod abort;
 pub mod controller;
+pub mod get;
 pub mod lint;
+pub mod list;
 pub mod module;
 pub mod options;
 pub mod policy;
+pub mod promote;
+pub mod retry;
+pub mod set_image;
 pub mod simulate;
+pub mod status;
+pub mod target;
 pub mod verify;
 
 use std::process::ExitCode;
@@ -23,6 +31,13 @@ pub enum Command {
     Module(module::ModuleArgs),
     Policy(policy::PolicyArgs),
     Controller(Box<controller::ControllerArgs>),
+    Get(get::GetArgs),
+    List(list::ListArgs),
+    Promote(promote::PromoteArgs),
+    Abort(abort::AbortArgs),
+    Retry(retry::RetryArgs),
+    Set(set_image::SetArgs),
+    Status(status::StatusArgs),
 }
 
 impl Command {
@@ -35,6 +50,13 @@ impl Command {
             Command::Module(args) => args.execute(),
             Command::Policy(args) => args.execute(),
             Command::Controller(args) => args.execute(),
+            Command::Get(args) => args.execute(),
+            Command::List(args) => args.execute(),
+            Command::Promote(args) => args.execute(),
+            Command::Abort(args) => args.execute(),
+            Command::Retry(args) => args.execute(),
+            Command::Set(args) => args.execute(),
+            Command::Status(args) => args.execute(),
         }
     }
 }

@@ -1,0 +1,88 @@
+//! What the Rollout verbs (`promote`, `abort`, `retry`, `set image`, `status`, `get`,
+//! `list`) share: which Rollout (`NAME`, `--namespace`, the cluster flags), and writing a
+//! status edit the way Argo Rollouts' plugin does (a merge patch of the `status`
+//! subresource, falling back to the object where the CRD has no status subresource).
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use kube::Client;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::Value;
+
+use crate::commands::options::KubeArgs;
+use crate::controller::resource;
+
+/// The cluster and namespace a verb works in.
+#[derive(Args, Debug, Clone)]
+pub struct Place {
+    /// The namespace (default: the kubeconfig context's).
+    #[arg(long, short = 'n', value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+impl Place {
+    /// The Rollouts API of this namespace, and the namespace.
+    pub async fn rollouts(&self) -> Result<(Api<DynamicObject>, String)> {
+        let client: Client = self.kube.client().await?;
+        let ns = self
+            .namespace
+            .clone()
+            .unwrap_or_else(|| client.default_namespace().to_string());
+        let ar = resource("argoproj.io/v1alpha1", "Rollout", "rollouts");
+        Ok((Api::namespaced_with(client, &ns, &ar), ns))
+    }
+}
+
+/// Reads a Rollout as JSON, naming it in the error.
+pub async fn read(api: &Api<DynamicObject>, ns: &str, name: &str) -> Result<Value> {
+    let o = api
+        .get(name)
+        .await
+        .with_context(|| format!("reading Rollout {ns}/{name}"))?;
+    serde_json::to_value(o).with_context(|| format!("encoding Rollout {ns}/{name}"))
+}
+
+/// Merge-patches the Rollout's status subresource, or the object when the CRD has none.
+pub async fn patch_status(
+    api: &Api<DynamicObject>,
+    ns: &str,
+    name: &str,
+    patch: &Value,
+) -> Result<()> {
+    let pp = PatchParams::default();
+    match api.patch_status(name, &pp, &Patch::Merge(patch)).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => {
+            api.patch(name, &pp, &Patch::Merge(patch))
+                .await
+                .with_context(|| format!("patching Rollout {ns}/{name}"))?;
+            Ok(())
+        }
+        Err(e) => Err(e).with_context(|| format!("patching the status of Rollout {ns}/{name}")),
+    }
+}
+
+/// Merge-patches the Rollout object.
+pub async fn patch_object(
+    api: &Api<DynamicObject>,
+    ns: &str,
+    name: &str,
+    patch: &Value,
+) -> Result<()> {
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .with_context(|| format!("patching Rollout {ns}/{name}"))?;
+    Ok(())
+}
+
+/// Runs `f` on a fresh tokio runtime.
+pub fn block<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    crate::aws::config::install_crypto_provider();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?
+        .block_on(f)
+}
