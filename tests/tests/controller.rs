@@ -426,3 +426,105 @@ fn two_controllers_only_the_leader_writes_and_killing_it_hands_over() {
     let log = std::fs::read_to_string(&standby.log).unwrap_or_default();
     assert!(log.contains("leading"), "{log}");
 }
+
+/// `albatross_reconciles_total{result="ok"}` as the controller serves it.
+fn ok_passes(controller: &ControllerProcess) -> u64 {
+    http_get(&format!("{}/metrics", controller.metrics_url))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("albatross_reconciles_total{result=\"ok\"}"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_pass_over_a_settled_rollout_writes_nothing() {
+    let server = Arc::new(ApiServer::start());
+    load_example(&server, "guestbook.yaml", "shop", Some("albatross"));
+    let _kubelet = Kubelet::start(server.clone(), "shop");
+    let dir = scratch_dir("controller-noop");
+    let controller = ControllerProcess::start(
+        &server,
+        &dir,
+        &["--leader-elect=false", "--aws-verify-target-group=false"],
+    );
+    wait_healthy(&server);
+    // Let the last passes of the first deploy finish, then wake the Rollout five times with
+    // an edit that changes nothing it reads.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let before = server.requests().len();
+    let passes = ok_passes(&controller);
+    for i in 0..5 {
+        server
+            .merge(
+                "argoproj.io/v1alpha1",
+                "rollouts",
+                "shop",
+                "guestbook",
+                &json!({"metadata": {"annotations": {"touched": i.to_string()}}}),
+                None,
+            )
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        std::thread::sleep(std::time::Duration::from_millis(400));
+    }
+    let done = wait_for(30, "five more passes", || {
+        let n = ok_passes(&controller);
+        if n >= passes + 5 {
+            Ok(n - passes)
+        } else {
+            Err(format!("{} passes", n - passes))
+        }
+    });
+    let during: Vec<_> = server.requests().into_iter().skip(before).collect();
+    let writes: Vec<_> = during.iter().filter(|r| r.is_write()).collect();
+    let reads = during
+        .iter()
+        .filter(|r| !r.is_write() && !r.is_watch())
+        .count();
+    println!(
+        "settled Rollout: {done} passes, {} writes, {reads} reads ({:.1} reads a pass, none from a cache)",
+        writes.len(),
+        reads as f64 / done as f64
+    );
+    assert!(
+        writes.is_empty(),
+        "a pass over a settled Rollout wrote: {writes:#?}"
+    );
+}
+
+#[test]
+fn a_rollout_given_back_to_argo_loses_the_finalizer() {
+    let server = Arc::new(ApiServer::start());
+    load_example(&server, "guestbook.yaml", "shop", Some("albatross"));
+    let _kubelet = Kubelet::start(server.clone(), "shop");
+    let dir = scratch_dir("controller-given-back");
+    let _controller = ControllerProcess::start(
+        &server,
+        &dir,
+        &["--leader-elect=false", "--aws-verify-target-group=false"],
+    );
+    wait_healthy(&server);
+    assert_eq!(
+        rollout(&server, "shop")["metadata"]["finalizers"],
+        json!(["albatross.io/traffic"])
+    );
+    server
+        .merge(
+            "argoproj.io/v1alpha1",
+            "rollouts",
+            "shop",
+            "guestbook",
+            &json!({"metadata": {"labels": {"argo-rollouts.argoproj.io/controller-instance-id": null}}}),
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    wait_for(60, "the finalizer to be removed", || {
+        let r = rollout(&server, "shop");
+        match r["metadata"].get("finalizers") {
+            None => Ok(()),
+            Some(f) if f.as_array().is_some_and(Vec::is_empty) => Ok(()),
+            Some(f) => Err(f.to_string()),
+        }
+    });
+}

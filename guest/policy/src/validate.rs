@@ -18,6 +18,13 @@ pub fn validate(rollout: &Rollout) -> Result<()> {
     if rollout.metadata.name.is_empty() {
         return Err(v.err("metadata.name", "a Rollout needs a name"));
     }
+    if let Some(field) = unimplemented(rollout).first() {
+        return Err(v.err(
+            field.clone(),
+            "is an Argo Rollouts feature Albatross does not implement: remove it, or leave this \
+             Rollout to Argo Rollouts (without the argo-rollouts.argoproj.io/controller-instance-id label)",
+        ));
+    }
     if let Some(r) = rollout.spec.replicas
         && r < 0
     {
@@ -34,6 +41,60 @@ pub fn validate(rollout: &Rollout) -> Result<()> {
         (Some(canary), None) => v.canary(canary),
         (None, Some(bg)) => v.blue_green(bg),
     }
+}
+
+/// The fields of `rollout` that use an Argo Rollouts feature Albatross does not implement
+/// (analysis, experiments, anti-affinity, injected pod metadata, other traffic routers, a
+/// workloadRef), by path.
+pub fn unimplemented(rollout: &Rollout) -> Vec<String> {
+    let spec = &rollout.spec;
+    let mut found = Vec::new();
+    let mut check = |path: String, v: &Option<serde_json::Value>| {
+        if v.is_some() {
+            found.push(path);
+        }
+    };
+    check("spec.workloadRef".into(), &spec.workload_ref);
+    if let Some(c) = &spec.strategy.canary {
+        for (f, v) in [
+            ("analysis", &c.analysis),
+            ("antiAffinity", &c.anti_affinity),
+            ("canaryMetadata", &c.canary_metadata),
+            ("stableMetadata", &c.stable_metadata),
+        ] {
+            check(format!("{CANARY}.{f}"), v);
+        }
+        for (i, step) in c.steps.iter().enumerate() {
+            check(format!("{CANARY}.steps[{i}].analysis"), &step.analysis);
+            check(format!("{CANARY}.steps[{i}].experiment"), &step.experiment);
+        }
+        if let Some(t) = &c.traffic_routing {
+            for (f, v) in [
+                ("nginx", &t.nginx),
+                ("istio", &t.istio),
+                ("smi", &t.smi),
+                ("ambassador", &t.ambassador),
+                ("appMesh", &t.app_mesh),
+                ("traefik", &t.traefik),
+                ("apisix", &t.apisix),
+                ("plugins", &t.plugins),
+            ] {
+                check(format!("{CANARY}.trafficRouting.{f}"), v);
+            }
+        }
+    }
+    if let Some(bg) = &spec.strategy.blue_green {
+        for (f, v) in [
+            ("prePromotionAnalysis", &bg.pre_promotion_analysis),
+            ("postPromotionAnalysis", &bg.post_promotion_analysis),
+            ("antiAffinity", &bg.anti_affinity),
+            ("activeMetadata", &bg.active_metadata),
+            ("previewMetadata", &bg.preview_metadata),
+        ] {
+            check(format!("spec.strategy.blueGreen.{f}"), v);
+        }
+    }
+    found
 }
 
 struct Validator {

@@ -268,3 +268,51 @@ fn type_errors_name_the_field_and_junk_is_malformed() {
         Err(StrategyError::Malformed(_))
     ));
 }
+
+#[test]
+fn argo_features_albatross_does_not_implement_are_refused_by_name() {
+    for (pointer, field) in [
+        (
+            "/spec/strategy/canary/analysis",
+            "spec.strategy.canary.analysis",
+        ),
+        (
+            "/spec/strategy/canary/steps/1/analysis",
+            "spec.strategy.canary.steps[1].analysis",
+        ),
+        (
+            "/spec/strategy/canary/steps/0/experiment",
+            "spec.strategy.canary.steps[0].experiment",
+        ),
+        (
+            "/spec/strategy/canary/antiAffinity",
+            "spec.strategy.canary.antiAffinity",
+        ),
+        (
+            "/spec/strategy/canary/canaryMetadata",
+            "spec.strategy.canary.canaryMetadata",
+        ),
+        (
+            "/spec/strategy/canary/trafficRouting/nginx",
+            "spec.strategy.canary.trafficRouting.nginx",
+        ),
+        (
+            "/spec/strategy/canary/trafficRouting/plugins",
+            "spec.strategy.canary.trafficRouting.plugins",
+        ),
+        ("/spec/workloadRef", "spec.workloadRef"),
+    ] {
+        let r = set(
+            canary(),
+            pointer,
+            json!({"templates": [{"templateName": "x"}]}),
+        );
+        assert_eq!(field_of(&r), field, "{pointer}");
+        match api::validate(&r.to_string()) {
+            Err(StrategyError::InvalidSpec(f)) => {
+                assert!(f.message.contains("does not implement"), "{}", f.message)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

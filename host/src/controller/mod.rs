@@ -6,12 +6,15 @@
 //! TargetGroupBindings, each mapped back to the Rollouts that reference it ([`mapping`]). Each
 //! pass ([`reconcile`]) runs the Rollout's module in the sandbox. Only the holder of the Lease
 //! `albatross-controller-<instance-id>` reconciles ([`leader`]); a standby takes over when
-//! the lease lapses. SIGTERM stops taking new passes and lets running ones finish.
+//! the lease lapses. SIGTERM stops taking new passes and lets running ones finish. A Rollout
+//! given back (its label no longer names this instance) loses Albatross's finalizer
+//! ([`release`]), so its deletion does not hang.
 //! `/metrics`, `/healthz` and `/readyz` are served on their own addresses ([`serve`]).
 
 pub mod leader;
 pub mod mapping;
 pub mod reconcile;
+pub mod release;
 pub mod serve;
 
 use std::net::SocketAddr;
@@ -179,6 +182,11 @@ async fn lead(
             move |object| mapping::rollouts_for(&store, &rollout_ar, kind, &Arc::new(object)),
         );
     }
+    let given_back = tokio::spawn(release::release_given_back(
+        client.clone(),
+        api(client, ns, &ctx.rollouts),
+        options.instance_id.clone(),
+    ));
     let synced = {
         let (store, health) = (store.clone(), health.clone());
         tokio::spawn(async move {
@@ -206,6 +214,7 @@ async fn lead(
         })
         .await;
     synced.abort();
+    given_back.abort();
     tracing::info!("stopped reconciling");
 }
 
