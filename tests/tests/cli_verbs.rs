@@ -165,7 +165,8 @@ fn status_exits_for_pipelines() {
     let server = cluster();
     with_status(
         &server,
-        json!({"phase": "Progressing", "message": "waiting for canary pods"}),
+        json!({"phase": "Progressing", "message": "waiting for canary pods",
+            "observedGeneration": "1"}),
     );
     let out = run(
         &server,
@@ -175,12 +176,30 @@ fn status_exits_for_pipelines() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(stdout(&out).contains("Progressing - waiting for canary pods"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did not become Healthy within"));
-    with_status(&server, json!({"phase": "Healthy", "message": null}));
+    // A Healthy made from an older spec is not the end yet.
+    with_status(
+        &server,
+        json!({"phase": "Healthy", "message": null, "observedGeneration": "0"}),
+    );
+    let out = run(
+        &server,
+        "verbs-status",
+        &["status", "guestbook", "--timeout", "2s"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        stdout(&out).contains("waiting for the controller to see generation 1"),
+        "{out:?}"
+    );
+    with_status(
+        &server,
+        json!({"phase": "Healthy", "message": null, "observedGeneration": "1"}),
+    );
     let out = run(&server, "verbs-status", &["status", "guestbook"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     with_status(
         &server,
-        json!({"phase": "Degraded", "message": "invalid spec"}),
+        json!({"phase": "Degraded", "message": "invalid spec", "observedGeneration": "1"}),
     );
     let out = run(
         &server,

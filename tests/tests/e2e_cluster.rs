@@ -100,6 +100,16 @@ fn guestbook_becomes_healthy_on_a_real_cluster() {
             _ => Err(r.data["status"].to_string()),
         }
     });
+    // Delete the Rollout while the controller runs, so it gives the traffic back and lets the
+    // Rollout go; then the namespace.
+    let _ = runtime.block_on(rollouts.delete("guestbook", &DeleteParams::default()));
+    wait_for(120, "the deleted Rollout to be released", || match runtime
+        .block_on(rollouts.get_opt("guestbook"))
+    {
+        Ok(None) => Ok(()),
+        Ok(Some(r)) => Err(format!("{:?}", r.metadata.finalizers)),
+        Err(e) => Err(e.to_string()),
+    });
     let _ = controller.kill();
     let _ = controller.wait();
     let namespaces: Api<DynamicObject> = Api::all_with(

@@ -172,3 +172,34 @@ fn deletion_resets_the_action_and_drops_the_entry() {
         assert_eq!(annotation(&world, MANAGED).unwrap(), "{}");
     }
 }
+
+#[test]
+fn deletion_releases_the_traffic_even_when_the_spec_became_invalid() {
+    for way in [Way::Native, Way::Wasm] {
+        let world = settled(way, 30, |_| {});
+        // An Argo feature Albatross refuses, added before the Rollout is deleted: the
+        // traffic still goes back (before, validation answered first and nothing was released).
+        world
+            .lock()
+            .store
+            .patch(
+                "Rollout",
+                "shop",
+                "guestbook",
+                &json!({"metadata": {"deletionTimestamp": "2026-11-23T10:00:00Z"},
+                        "spec": {"strategy": {"canary": {"analysis": {"templates": []}}}}}),
+            )
+            .unwrap();
+        let out = reconcile_once(&world, way, "shop", "guestbook");
+        assert_eq!(
+            out["Ok"]["events"][0]["reason"],
+            json!("TrafficReleased"),
+            "{way:?}: {out}"
+        );
+        assert!(
+            annotation(&world, KEY)
+                .unwrap()
+                .ends_with(r#"{"ServiceName":"stable-svc","ServicePort":"80","Weight":100}]}}"#)
+        );
+    }
+}

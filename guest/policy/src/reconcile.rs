@@ -101,6 +101,10 @@ pub fn validate_outcome(out: &Outcome) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// The reason of the Event that says a deleted Rollout's traffic is given back: the signal a
+/// host waits for before it lets the Rollout go.
+pub const TRAFFIC_RELEASED: &str = "TrafficReleased";
+
 /// One reconcile pass for the Rollout given as JSON.
 pub fn reconcile<H: Host>(
     host: &mut H,
@@ -114,28 +118,33 @@ pub fn reconcile<H: Host>(
         requeue: None,
         settings: settings.clone(),
     };
+    // Deletion first, whatever the spec says now: the traffic goes back before the Rollout
+    // does. A host removes its finalizer only on the TrafficReleased Event.
+    if rollout.metadata.deletion_timestamp.is_some() {
+        let message = if rollout.spec.strategy.canary.is_some() {
+            release_ingresses(host, &rollout)?;
+            "Rollout deleted: action reset to stable 100 on its Ingresses"
+        } else {
+            "Rollout deleted: blue-green writes no weights, nothing to give back"
+        };
+        return Ok(Outcome {
+            status_json: None,
+            requeue_after_ms: None,
+            events: vec![Event {
+                event_type: EventType::Normal,
+                reason: TRAFFIC_RELEASED.into(),
+                message: message.into(),
+            }],
+        });
+    }
     if let Err(e) = validate(&rollout) {
         let message = e.to_string();
         pass.degrade("InvalidSpec", &message);
         return Ok(pass.finish(&rollout));
     }
     if let Some(bg) = &rollout.spec.strategy.blue_green {
-        if rollout.metadata.deletion_timestamp.is_none() {
-            pass.blue_green(host, &rollout, bg)?;
-        }
+        pass.blue_green(host, &rollout, bg)?;
         return Ok(pass.finish(&rollout));
-    }
-    if rollout.metadata.deletion_timestamp.is_some() {
-        release_ingresses(host, &rollout)?;
-        return Ok(Outcome {
-            status_json: None,
-            requeue_after_ms: None,
-            events: vec![Event {
-                event_type: EventType::Normal,
-                reason: "TrafficReleased".into(),
-                message: "Rollout deleted: action reset to stable 100 on its Ingresses".into(),
-            }],
-        });
     }
     pass.canary(host, &rollout)?;
     Ok(pass.finish(&rollout))
@@ -187,7 +196,14 @@ impl Pass {
         view
     }
 
-    fn finish(self, rollout: &Rollout) -> Outcome {
+    fn finish(mut self, rollout: &Rollout) -> Outcome {
+        // Argo's form: the generation this status was made from, as a string.
+        if let Some(g) = rollout.metadata.generation {
+            self.status.other.insert(
+                "observedGeneration".into(),
+                serde_json::json!(g.to_string()),
+            );
+        }
         let status_json = (self.status != rollout.status)
             .then(|| serde_json::to_string(&self.status).unwrap_or_default());
         Outcome {

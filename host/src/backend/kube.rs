@@ -3,8 +3,8 @@
 //! `status` / `scale` subresource), delete, and Events on the Rollout (events.k8s.io/v1,
 //! through kube's recorder). API errors reach the module typed: 404 `not-found`, 409
 //! `conflict`, 403 `forbidden`, 400 / 422 `invalid`, 429 `throttled`, 5xx and broken
-//! connections `transient`. Every request is counted by verb, and writes by kind, in
-//! [`KubeCounters`]. The capability checks sit in front of this, as in front of every backend.
+//! connections `transient`. Every request is counted by verb and kind in [`KubeCounters`].
+//! The capability checks sit in front of this, as in front of every backend.
 
 use std::sync::Arc;
 
@@ -48,14 +48,13 @@ pub fn api_resource(kind: &ObjectKind) -> Result<ApiResource, HostError> {
         .ok_or_else(|| {
             HostError::Invalid(format!("{} is not a kind this host serves", kind.kind))
         })?;
-    let (group, version) = kind
-        .api_version
-        .split_once('/')
-        .unwrap_or(("", kind.api_version.as_str()));
-    Ok(ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(group, version, &kind.kind),
-        plural,
-    ))
+    Ok(resource(&kind.api_version, &kind.kind, plural))
+}
+
+/// The API resource of `group/version` (or `v1`) `kind` with `plural`.
+pub fn resource(api_version: &str, kind: &str, plural: &str) -> ApiResource {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
 }
 
 /// The labels of a counted request.
@@ -82,23 +81,6 @@ impl KubeCounters {
             "Kubernetes API requests made for strategy modules, by verb and kind",
             self.requests.clone(),
         );
-    }
-
-    /// Requests of `verb` so far, over every kind.
-    pub fn count(&self, verbs: &[&str]) -> u64 {
-        let mut n = 0;
-        for verb in verbs {
-            for (kind, _) in PLURALS {
-                n += self
-                    .requests
-                    .get_or_create(&RequestLabels {
-                        verb: verb.to_string(),
-                        kind: kind.to_string(),
-                    })
-                    .get();
-            }
-        }
-        n
     }
 
     fn count_one(&self, verb: &str, kind: &ObjectKind) {

@@ -11,7 +11,8 @@ use crate::commands::target::{Place, block, read};
 
 /// Wait for a Rollout to become Healthy (exit 0) or Degraded (exit 1).
 ///
-/// Prints the phase and message each time they change. A Paused Rollout is still on its way:
+/// Prints the phase and message each time they change. A status the controller made from an
+/// older spec (`status.observedGeneration` behind `metadata.generation`) counts as Progressing. A Paused Rollout is still on its way:
 /// the wait goes on (promote it, or let its timed pause end). With --watch=false, prints the
 /// status once and exits 0 unless it is Degraded.
 ///
@@ -48,11 +49,32 @@ impl StatusArgs {
             let mut last = String::new();
             loop {
                 let r = read(&api, &ns, &self.name).await?;
-                let phase = r["status"]["phase"]
+                // A status made from an older spec (the controller has not seen the last edit
+                // yet) says nothing about the current one.
+                let generation = r["metadata"]["generation"].as_i64().map(|g| g.to_string());
+                let observed = r["status"]["observedGeneration"]
                     .as_str()
-                    .unwrap_or("Progressing")
-                    .to_string();
-                let message = r["status"]["message"].as_str().unwrap_or_default();
+                    .map(str::to_string);
+                let (phase, message) = if generation.is_some() && observed != generation {
+                    (
+                        "Progressing".to_string(),
+                        format!(
+                            "waiting for the controller to see generation {}",
+                            generation.unwrap_or_default()
+                        ),
+                    )
+                } else {
+                    (
+                        r["status"]["phase"]
+                            .as_str()
+                            .unwrap_or("Progressing")
+                            .to_string(),
+                        r["status"]["message"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                    )
+                };
                 let line = if message.is_empty() {
                     phase.clone()
                 } else {

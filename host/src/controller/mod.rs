@@ -7,7 +7,7 @@
 //! pass ([`reconcile`]) runs the Rollout's module in the sandbox. Only the holder of the Lease
 //! `albatross-controller-<instance-id>` reconciles ([`leader`]); a standby takes over when
 //! the lease lapses. SIGTERM stops taking new passes and lets running ones finish. A Rollout
-//! given back (its label no longer names this instance) loses Albatross's finalizer
+//! given back to Argo Rollouts (its label removed) loses Albatross's finalizer
 //! ([`release`]), so its deletion does not hang.
 //! `/metrics`, `/healthz` and `/readyz` are served on their own addresses ([`serve`]).
 
@@ -25,13 +25,14 @@ use albatross_policy::reconcile::Settings;
 use anyhow::Result;
 use futures_util::StreamExt;
 use kube::Client;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::watcher;
 use tokio::sync::watch;
 
 use crate::aws::host::Elbv2Tasks;
+pub use crate::backend::kube::resource;
 use crate::controller::reconcile::{Context, error_policy};
 use crate::controller::serve::Health;
 use crate::metrics::Metrics;
@@ -59,12 +60,6 @@ pub struct Options {
     pub lease: Option<leader::LeaseOptions>,
     /// The name Events carry as their reporting controller.
     pub reporter: String,
-}
-
-/// The API resource of `group/version` `kind` with `plural`.
-pub fn resource(api_version: &str, kind: &str, plural: &str) -> ApiResource {
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
 }
 
 fn api(client: &Client, namespace: Option<&str>, ar: &ApiResource) -> Api<DynamicObject> {
@@ -185,7 +180,6 @@ async fn lead(
     let given_back = tokio::spawn(release::release_given_back(
         client.clone(),
         api(client, ns, &ctx.rollouts),
-        options.instance_id.clone(),
     ));
     let synced = {
         let (store, health) = (store.clone(), health.clone());
@@ -208,8 +202,10 @@ async fn lead(
         .graceful_shutdown_on(stopped)
         .run(reconcile::reconcile, error_policy, ctx.clone())
         .for_each(|result| async move {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "controller event");
+            match result {
+                // A failed pass is reported by the error policy.
+                Ok(_) | Err(controller::Error::ReconcilerFailed(..)) => {}
+                Err(e) => tracing::warn!(error = %e, "watching the cluster"),
             }
         })
         .await;

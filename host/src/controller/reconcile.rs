@@ -1,6 +1,6 @@
 //! One reconcile of one Rollout on a cluster, as `kube::runtime::Controller` calls it: the
-//! finalizer first (added on first sight; on deletion, removed once the module has released
-//! the traffic), then the module the registry selects for the Rollout, called in the sandbox
+//! finalizer first (added on first sight; on deletion, removed once the module says, with its
+//! `TrafficReleased` Event, that it gave the traffic back), then the module the registry selects for the Rollout, called in the sandbox
 //! with the cluster over kube-rs and the ELBv2 client; then what every host does with the
 //! result ([`albatross_policy::apply`]): the status written (only when it changed, and only
 //! over the version the module read: a 409 requeues with backoff), the Events recorded, the
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use albatross_policy::StrategyError;
 use albatross_policy::apply::apply_result;
-use albatross_policy::reconcile::Settings;
+use albatross_policy::reconcile::{Settings, TRAFFIC_RELEASED};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::Recorder;
@@ -124,6 +124,16 @@ pub async fn reconcile(
     let ns = rollout.namespace().unwrap_or_else(|| "default".into());
     let name = rollout.name_any();
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &ctx.rollouts);
+    // The watch cache may not have this controller's own last status write yet: a pass on it
+    // would redo the previous step (and move traffic back). Read the Rollout as it is now.
+    let rollout = match api.get(&name).await {
+        Ok(fresh) => Arc::new(fresh),
+        Err(kube::Error::Api(s)) if s.code == 404 => {
+            ctx.metrics.forget_rollout(&ns, &name);
+            return Ok(Action::await_change());
+        }
+        Err(e) => return Err(write_error(&key, "reading the Rollout", e)),
+    };
     let rv = rollout.resource_version().unwrap_or_default();
     let finalizers = rollout.finalizers().to_vec();
     let deleting = rollout.meta().deletion_timestamp.is_some();
@@ -189,8 +199,19 @@ pub async fn reconcile(
     if let Err(e) = &result {
         tracing::warn!(rollout = %key, module = %module_name, result = result_label, error = %e, "pass failed");
     }
-    let released = deleting && result.is_ok();
+    let released = deleting
+        && result
+            .as_ref()
+            .is_ok_and(|o| o.events.iter().any(|e| e.reason == TRAFFIC_RELEASED));
     let applied = apply_result(&stored_status, result.map_err(StrategyError::from));
+    // The Events first: the module's writes are done, and a status write that meets a 409
+    // must not lose them.
+    let reference = rollout.object_ref(&ctx.rollouts);
+    for e in &applied.events {
+        if let Err(err) = ctx.recorder.publish(&kube_event(e), &reference).await {
+            tracing::warn!(rollout = %key, reason = %e.reason, error = %err, "could not record an Event");
+        }
+    }
     if let Some(status) = applied.status.as_ref().filter(|s| **s != stored_status) {
         let patch = over_version(
             &rv,
@@ -200,12 +221,6 @@ pub async fn reconcile(
         api.patch_status(&name, &PatchParams::default(), &patch)
             .await
             .map_err(|e| write_error(&key, "writing the status", e))?;
-    }
-    let reference = rollout.object_ref(&ctx.rollouts);
-    for e in &applied.events {
-        if let Err(err) = ctx.recorder.publish(&kube_event(e), &reference).await {
-            tracing::warn!(rollout = %key, reason = %e.reason, error = %err, "could not record an Event");
-        }
     }
     if released {
         remove_finalizer(&api, &name, &key).await?;
@@ -226,8 +241,9 @@ pub async fn reconcile(
     )))
 }
 
-/// Drops the finalizer from the Rollout as it is now (read fresh: the pass wrote its status).
-async fn remove_finalizer(
+/// Drops the finalizer from the Rollout as it is now (read fresh: a pass may have written it
+/// since).
+pub async fn remove_finalizer(
     api: &Api<DynamicObject>,
     name: &str,
     key: &str,
@@ -266,8 +282,8 @@ pub fn error_policy(
         _ => "write-error",
     };
     ctx.metrics.count(result);
-    let delay =
-        Duration::from_millis(500u64.saturating_mul(1 << n.min(7))).min(Duration::from_secs(60));
+    let delay = Duration::from_millis(500u64.saturating_mul(1 << n.saturating_sub(1).min(7)))
+        .min(Duration::from_secs(60));
     tracing::info!(rollout = %key, error = %error, retry_in_ms = delay.as_millis() as u64, "pass not finished");
     Action::requeue(delay)
 }

@@ -9,6 +9,7 @@
 //! The server runs on a tokio runtime of its own, so a synchronous test, an async test and a
 //! child process can all talk to it; dropping it stops it.
 
+pub mod error;
 pub mod http;
 pub mod patch;
 pub mod path;
