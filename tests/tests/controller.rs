@@ -255,6 +255,26 @@ fn set_image(server: &ApiServer, image: &str) {
         .unwrap_or_else(|e| panic!("{e:?}"));
 }
 
+/// The emulator with the guestbook labelled for Albatross in `shop` (and whatever `before`
+/// adds), the kubelet stand-in, and one controller (no leader election, verification off),
+/// once the Rollout is Healthy.
+fn healthy(
+    test: &str,
+    before: impl FnOnce(&ApiServer),
+) -> (Arc<ApiServer>, Kubelet, ControllerProcess) {
+    let server = Arc::new(ApiServer::start());
+    load_example(&server, "guestbook.yaml", "shop", Some("albatross"));
+    before(&server);
+    let kubelet = Kubelet::start(server.clone(), "shop");
+    let controller = ControllerProcess::start(
+        &server,
+        &scratch_dir(test),
+        &["--leader-elect=false", "--aws-verify-target-group=false"],
+    );
+    wait_healthy(&server);
+    (server, kubelet, controller)
+}
+
 fn wait_healthy(server: &ApiServer) {
     wait_for(90, "the Rollout to become Healthy", || {
         let r = rollout(server, "shop");
@@ -278,16 +298,7 @@ fn wait_action(server: &ApiServer, what: &str, fragment: &str) {
 
 #[test]
 fn a_deleted_rollout_leaves_its_ingress_at_stable_100_without_its_entry() {
-    let server = Arc::new(ApiServer::start());
-    load_example(&server, "guestbook.yaml", "shop", Some("albatross"));
-    let _kubelet = Kubelet::start(server.clone(), "shop");
-    let dir = scratch_dir("controller-deletion");
-    let _controller = ControllerProcess::start(
-        &server,
-        &dir,
-        &["--leader-elect=false", "--aws-verify-target-group=false"],
-    );
-    wait_healthy(&server);
+    let (server, _kubelet, _controller) = healthy("controller-deletion", |_| {});
     set_image(&server, "argoproj/rollouts-demo:green");
     wait_action(&server, "the canary at 20%", r#""Weight":20"#);
     server
@@ -314,22 +325,14 @@ fn a_deleted_rollout_leaves_its_ingress_at_stable_100_without_its_entry() {
 
 #[test]
 fn a_conflict_storm_converges_with_no_lost_or_duplicated_write() {
-    let server = Arc::new(ApiServer::start());
-    load_example(&server, "guestbook.yaml", "shop", Some("albatross"));
     // Every other write to each object of the namespace is answered 409 Conflict.
-    server.inject(Fault::writes(
-        "/namespaces/shop/",
-        2,
-        FaultAnswer::Status(409),
-    ));
-    let _kubelet = Kubelet::start(server.clone(), "shop");
-    let dir = scratch_dir("controller-conflicts");
-    let _controller = ControllerProcess::start(
-        &server,
-        &dir,
-        &["--leader-elect=false", "--aws-verify-target-group=false"],
-    );
-    wait_healthy(&server);
+    let (server, _kubelet, _controller) = healthy("controller-conflicts", |server| {
+        server.inject(Fault::writes(
+            "/namespaces/shop/",
+            2,
+            FaultAnswer::Status(409),
+        ));
+    });
     set_image(&server, "argoproj/rollouts-demo:green");
     wait_action(
         &server,
@@ -440,16 +443,7 @@ fn ok_passes(controller: &ControllerProcess) -> u64 {
 
 #[test]
 fn a_pass_over_a_settled_rollout_writes_nothing() {
-    let server = Arc::new(ApiServer::start());
-    load_example(&server, "guestbook.yaml", "shop", Some("albatross"));
-    let _kubelet = Kubelet::start(server.clone(), "shop");
-    let dir = scratch_dir("controller-noop");
-    let controller = ControllerProcess::start(
-        &server,
-        &dir,
-        &["--leader-elect=false", "--aws-verify-target-group=false"],
-    );
-    wait_healthy(&server);
+    let (server, _kubelet, controller) = healthy("controller-noop", |_| {});
     // Let the last passes of the first deploy finish, then wake the Rollout five times with
     // an edit that changes nothing it reads.
     std::thread::sleep(std::time::Duration::from_secs(2));
@@ -495,16 +489,7 @@ fn a_pass_over_a_settled_rollout_writes_nothing() {
 
 #[test]
 fn a_rollout_given_back_to_argo_loses_the_finalizer() {
-    let server = Arc::new(ApiServer::start());
-    load_example(&server, "guestbook.yaml", "shop", Some("albatross"));
-    let _kubelet = Kubelet::start(server.clone(), "shop");
-    let dir = scratch_dir("controller-given-back");
-    let _controller = ControllerProcess::start(
-        &server,
-        &dir,
-        &["--leader-elect=false", "--aws-verify-target-group=false"],
-    );
-    wait_healthy(&server);
+    let (server, _kubelet, _controller) = healthy("controller-given-back", |_| {});
     assert_eq!(
         rollout(&server, "shop")["metadata"]["finalizers"],
         json!(["albatross.io/traffic"])
