@@ -91,11 +91,7 @@ pub struct RolloutSpec {
     #[serde(default)]
     pub strategy: Strategy,
     /// Argo's `workloadRef`, which Albatross does not implement (refused by validation).
-    #[serde(
-        default,
-        rename = "workloadRef",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload_ref: Option<Value>,
 }
 
@@ -134,28 +130,16 @@ pub struct CanaryStrategy {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<CanaryStep>,
     /// Argo's `analysis`, which Albatross does not implement (refused by validation).
-    #[serde(default, rename = "analysis", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analysis: Option<Value>,
     /// Argo's `antiAffinity`, which Albatross does not implement (refused by validation).
-    #[serde(
-        default,
-        rename = "antiAffinity",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anti_affinity: Option<Value>,
     /// Argo's `canaryMetadata`, which Albatross does not implement (refused by validation).
-    #[serde(
-        default,
-        rename = "canaryMetadata",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary_metadata: Option<Value>,
     /// Argo's `stableMetadata`, which Albatross does not implement (refused by validation).
-    #[serde(
-        default,
-        rename = "stableMetadata",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stable_metadata: Option<Value>,
     /// How traffic is split.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -201,14 +185,10 @@ pub struct CanaryStep {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<Pause>,
     /// Argo's `analysis`, which Albatross does not implement (refused by validation).
-    #[serde(default, rename = "analysis", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analysis: Option<Value>,
     /// Argo's `experiment`, which Albatross does not implement (refused by validation).
-    #[serde(
-        default,
-        rename = "experiment",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<Value>,
     /// Scale the canary independently of its traffic weight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -290,32 +270,28 @@ pub struct TrafficRouting {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alb: Option<AlbTrafficRouting>,
     /// Argo's `nginx`, which Albatross does not implement (refused by validation).
-    #[serde(default, rename = "nginx", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nginx: Option<Value>,
     /// Argo's `istio`, which Albatross does not implement (refused by validation).
-    #[serde(default, rename = "istio", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub istio: Option<Value>,
     /// Argo's `smi`, which Albatross does not implement (refused by validation).
-    #[serde(default, rename = "smi", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smi: Option<Value>,
     /// Argo's `ambassador`, which Albatross does not implement (refused by validation).
-    #[serde(
-        default,
-        rename = "ambassador",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ambassador: Option<Value>,
     /// Argo's `appMesh`, which Albatross does not implement (refused by validation).
-    #[serde(default, rename = "appMesh", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_mesh: Option<Value>,
     /// Argo's `traefik`, which Albatross does not implement (refused by validation).
-    #[serde(default, rename = "traefik", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traefik: Option<Value>,
     /// Argo's `apisix`, which Albatross does not implement (refused by validation).
-    #[serde(default, rename = "apisix", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apisix: Option<Value>,
     /// Argo's `plugins`, which Albatross does not implement (refused by validation).
-    #[serde(default, rename = "plugins", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugins: Option<Value>,
     /// The header routes the steps may set, in priority order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -407,39 +383,19 @@ pub struct BlueGreenStrategy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview_service: Option<String>,
     /// Argo's `prePromotionAnalysis`, which Albatross does not implement (refused by validation).
-    #[serde(
-        default,
-        rename = "prePromotionAnalysis",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pre_promotion_analysis: Option<Value>,
     /// Argo's `postPromotionAnalysis`, which Albatross does not implement (refused by validation).
-    #[serde(
-        default,
-        rename = "postPromotionAnalysis",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_promotion_analysis: Option<Value>,
     /// Argo's `antiAffinity`, which Albatross does not implement (refused by validation).
-    #[serde(
-        default,
-        rename = "antiAffinity",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anti_affinity: Option<Value>,
     /// Argo's `activeMetadata`, which Albatross does not implement (refused by validation).
-    #[serde(
-        default,
-        rename = "activeMetadata",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_metadata: Option<Value>,
     /// Argo's `previewMetadata`, which Albatross does not implement (refused by validation).
-    #[serde(
-        default,
-        rename = "previewMetadata",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview_metadata: Option<Value>,
     /// Promote without a person; Argo's default is true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
