@@ -60,6 +60,26 @@ pub fn load_example(server: &ApiServer, file: &str, namespace: &str, instance: O
     }
 }
 
+/// A new image in the first container of the guestbook Rollout in `shop` (a new revision),
+/// as a merge patch of its template.
+pub fn set_image(server: &ApiServer, image: &str) {
+    let rollout = server
+        .object("argoproj.io/v1alpha1", "rollouts", "shop", "guestbook")
+        .unwrap_or(Value::Null);
+    let mut containers = rollout["spec"]["template"]["spec"]["containers"].clone();
+    containers[0]["image"] = json!(image);
+    server
+        .merge(
+            "argoproj.io/v1alpha1",
+            "rollouts",
+            "shop",
+            "guestbook",
+            &json!({"spec": {"template": {"spec": {"containers": containers}}}}),
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+}
+
 /// Polls `check` every 100 ms until it gives Some, or panics after `secs` seconds saying what
 /// was awaited and what was last seen.
 pub fn wait_for<T>(secs: u64, what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {

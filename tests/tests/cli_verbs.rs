@@ -238,3 +238,160 @@ fn get_and_list_show_the_rollout() {
         "get/list wrote"
     );
 }
+
+#[test]
+fn lint_live_checks_the_objects_in_the_cluster() {
+    let server = cluster();
+    let out = run(&server, "verbs-lint-live", &["lint", "--live"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout(&out).ends_with("objects: no findings\n"),
+        "{}",
+        stdout(&out)
+    );
+    // The Rollout's own bookkeeping entry is not "another Rollout".
+    server
+        .merge(
+            "networking.k8s.io/v1",
+            "ingresses",
+            "shop",
+            "web",
+            &json!({"metadata": {"annotations": {
+                "albatross.io/managed-alb-annotations": r#"{"guestbook":["alb.ingress.kubernetes.io/actions.root-svc"]}"#
+            }}}),
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let out = run(&server, "verbs-lint-live", &["lint", "--live"]);
+    assert!(out.status.success(), "{out:?}");
+    server
+        .remove("v1", "services", "shop", "canary-svc")
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let out = run(&server, "verbs-lint-live", &["lint", "--live"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        stdout(&out).contains("error: Rollout shop/guestbook: spec.strategy.canary.canaryService"),
+        "{}",
+        stdout(&out)
+    );
+    let kubeconfig = scratch_dir("verbs-lint-live-all").join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig);
+    let everywhere = Command::new(albatross_binary())
+        .args(["lint", "--live", "-A", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    assert_eq!(everywhere.status.code(), Some(1), "{everywhere:?}");
+    assert_eq!(
+        stdout(&everywhere),
+        stdout(&out),
+        "one namespace holds every object"
+    );
+}
+
+#[test]
+fn pause_sets_spec_paused_and_promote_clears_it() {
+    let server = cluster();
+    let before = rollout(&server);
+    let out = run(&server, "verbs-pause", &["pause", "guestbook"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout(&out), "rollout 'guestbook' paused\n");
+    let paused = rollout(&server);
+    assert_eq!(diff(&before, &paused), ["/spec/paused"]);
+    assert_eq!(paused["spec"]["paused"], true);
+    let out = run(&server, "verbs-pause", &["promote", "guestbook"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(rollout(&server)["spec"]["paused"], false);
+    let missing = run(&server, "verbs-pause", &["pause", "nosuch"]);
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("shop/nosuch"));
+}
+
+/// A ReplicaSet of the guestbook Rollout at `revision` running `image`.
+fn replicaset(server: &ApiServer, hash: &str, revision: &str, image: &str) {
+    let uid = rollout(server)["metadata"]["uid"].clone();
+    let labels = json!({"app": "guestbook", "rollouts-pod-template-hash": hash});
+    server
+        .put(
+            "replicasets",
+            &json!({
+                "apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "metadata": {
+                    "name": format!("guestbook-{hash}"), "namespace": "shop", "labels": labels,
+                    "annotations": {"rollout.argoproj.io/revision": revision},
+                    "ownerReferences": [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+                        "name": "guestbook", "uid": uid, "controller": true}]
+                },
+                "spec": {"replicas": 0, "selector": {"matchLabels": labels}, "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "guestbook", "image": image,
+                        "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                        "terminationMessagePath": "/dev/termination-log"}],
+                        "restartPolicy": "Always"}
+                }}
+            }),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+}
+
+#[test]
+fn undo_puts_back_the_template_of_an_earlier_revision() {
+    let server = cluster();
+    replicaset(&server, "aaaa", "1", "argoproj/rollouts-demo:red");
+    replicaset(&server, "bbbb", "2", "argoproj/rollouts-demo:green");
+    replicaset(&server, "cccc", "3", "argoproj/rollouts-demo:blue");
+    // The newest revision (3) is the Rollout's template: nothing to do for it.
+    let out = run(
+        &server,
+        "verbs-undo",
+        &["undo", "guestbook", "--to-revision", "3"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        stdout(&out),
+        "skipped rollback (current template already matches revision 3)\n"
+    );
+    let before = rollout(&server);
+    let out = run(&server, "verbs-undo", &["undo", "guestbook"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout(&out), "rollout 'guestbook' undo (to revision 2)\n");
+    let after = rollout(&server);
+    assert_eq!(
+        diff(&before, &after),
+        [
+            "/spec/template/spec/containers",
+            "/spec/template/spec/restartPolicy"
+        ]
+    );
+    let template = &after["spec"]["template"];
+    assert_eq!(
+        template["spec"]["containers"][0]["image"],
+        "argoproj/rollouts-demo:green"
+    );
+    assert_eq!(
+        template["metadata"]["labels"],
+        json!({"app": "guestbook"}),
+        "the hash label is left out"
+    );
+    let out = run(
+        &server,
+        "verbs-undo",
+        &["undo", "guestbook", "--to-revision", "1"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        rollout(&server)["spec"]["template"]["spec"]["containers"][0]["image"],
+        "argoproj/rollouts-demo:red"
+    );
+    let out = run(
+        &server,
+        "verbs-undo",
+        &["undo", "guestbook", "--to-revision", "9"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("Rollout shop/guestbook has no revision 9 (its ReplicaSets have [3, 2, 1])"),
+        "{out:?}"
+    );
+}

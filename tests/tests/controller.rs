@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use albatross_tests::apiserver::{ApiServer, Fault, FaultAnswer};
-use albatross_tests::cluster::{ControllerProcess, Kubelet, http_get, load_example, wait_for};
+use albatross_tests::cluster::{
+    ControllerProcess, Kubelet, http_get, load_example, set_image, wait_for,
+};
 use albatross_tests::scratch_dir;
 use serde_json::{Value, json};
 
@@ -238,21 +240,6 @@ fn beside_argo_an_ingress_shared_with_an_argo_rollout_keeps_both_weights() {
         json!(format!(r#"{{"guestbook":["{ACTION}"]}}"#)),
         "{a:#}"
     );
-}
-
-fn set_image(server: &ApiServer, image: &str) {
-    let mut containers = rollout(server, "shop")["spec"]["template"]["spec"]["containers"].clone();
-    containers[0]["image"] = json!(image);
-    server
-        .merge(
-            "argoproj.io/v1alpha1",
-            "rollouts",
-            "shop",
-            "guestbook",
-            &json!({"spec": {"template": {"spec": {"containers": containers}}}}),
-            None,
-        )
-        .unwrap_or_else(|e| panic!("{e:?}"));
 }
 
 /// The emulator with the guestbook labelled for Albatross in `shop` (and whatever `before`

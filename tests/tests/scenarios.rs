@@ -402,3 +402,56 @@ fn a_header_route_comes_and_goes_with_its_steps() {
         Some(100)
     );
 }
+
+#[test]
+fn a_rollout_argo_left_healthy_is_adopted_not_deployed_again() {
+    let t = wasm("takeover-from-argo");
+    let before: Vec<&albatross_sim::runner::TimelineRow> =
+        t.timeline.iter().filter(|r| r.t < 120).collect();
+    assert!(
+        before.iter().all(|r| r.replicas.keys().eq(["687d76d795"])),
+        "a ReplicaSet was created before any template change: {:?}",
+        before.iter().map(|r| &r.replicas).collect::<Vec<_>>()
+    );
+    assert!(before.iter().all(|r| r.desired_canary.unwrap_or(0) == 0));
+    assert_eq!(at(&t, "NewRevision"), [120], "{:?}", t.events);
+    assert_eq!(verified_weights(&t), [0, 20, 100, 0]);
+    let last = t.timeline.last().unwrap();
+    assert_eq!(last.phase, "Healthy");
+    assert_eq!(last.replicas.len(), 2);
+    assert_eq!(
+        last.replicas["687d76d795"],
+        (0, 0),
+        "Argo's ReplicaSet scaled down once replaced"
+    );
+}
+
+#[test]
+fn a_manual_pause_holds_everything_until_unpaused() {
+    let t = wasm("manual-pause");
+    // The timeline has a row at each change: one when the pause lands, none until unpaused.
+    let held: Vec<&albatross_sim::runner::TimelineRow> = t
+        .timeline
+        .iter()
+        .filter(|r| (90..170).contains(&r.t))
+        .collect();
+    assert_eq!(held.len(), 1, "something moved while paused: {held:?}");
+    let row = held[0];
+    assert_eq!((row.t, row.phase.as_str()), (90, "Paused"));
+    assert_eq!(row.message, "manually paused");
+    assert_eq!((row.desired_canary, row.verified), (Some(20), true));
+    let paused: Vec<u64> = t
+        .events
+        .iter()
+        .filter(|e| e.reason == "RolloutPaused" && e.message.contains("spec.paused"))
+        .map(|e| e.t)
+        .collect();
+    assert_eq!(paused, [90]);
+    assert_eq!(
+        at(&t, "Resumed")[0],
+        170,
+        "the timed pause ended while paused: it goes on at unpause"
+    );
+    assert_eq!(verified_weights(&t), [0, 20, 50, 100, 0]);
+    assert_eq!(t.timeline.last().unwrap().phase, "Healthy");
+}

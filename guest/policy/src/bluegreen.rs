@@ -12,6 +12,7 @@
 //! - the old ReplicaSet is scaled down after scaleDownDelaySeconds (Argo's default 30), once no
 //!   service selects it and its IPs have left those target groups.
 
+use crate::adopt::revision_hash;
 use crate::error::Result;
 use crate::host::{EventType, Host};
 use crate::reconcile::{PODS_RETRY_MS, Pass, VERIFY_RETRY_MS};
@@ -19,7 +20,7 @@ use crate::spec::{BlueGreenStrategy, Rollout};
 use crate::status::{PauseCondition, parse_rfc3339, rfc3339};
 use crate::targets::{bound_target_groups, unregistered_pod_ips};
 use crate::workload::{
-    ReplicaSet, ensure_replicaset, namespace, pod_template_hash, replicasets, select,
+    ReplicaSet, ensure_replicaset, namespace, note_revision, replicasets, select,
 };
 
 /// The pause reason while a blue-green Rollout waits to be promoted.
@@ -49,7 +50,14 @@ impl Pass {
     ) -> Result<()> {
         let ns = namespace(rollout).to_string();
         let replicas = rollout.spec.replicas_or_default();
-        let hash = pod_template_hash(&rollout.spec.template.clone().unwrap_or_default());
+        let sets = replicasets(host, rollout)?;
+        let hash = revision_hash(
+            &rollout.spec.template.clone().unwrap_or_default(),
+            self.status.stable_rs.as_deref(),
+            &sets,
+        );
+        self.record_pods(rollout, &sets, &hash);
+        note_revision(host, rollout, &sets, &hash)?;
         if self.status.current_pod_hash.as_deref() != Some(hash.as_str()) {
             if let Some(old) = &self.status.current_pod_hash {
                 self.event(
@@ -68,7 +76,6 @@ impl Pass {
             .clone()
             .unwrap_or_else(|| hash.clone());
         self.status.stable_rs = Some(active.clone());
-        let sets = replicasets(host, rollout)?;
         let target_groups = bound_target_groups(
             host,
             &self.settings.target_group_binding_api_version,

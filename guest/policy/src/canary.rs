@@ -20,6 +20,7 @@
 //! - abort puts the canary at 0; once verified, the canary service goes back to the stable pods
 //!   and the canary ReplicaSet is scaled down after its delay.
 
+use crate::adopt::revision_hash;
 use crate::error::Result;
 use crate::host::{EventType, Host};
 use crate::pingpong::{decide_swap, service_roles};
@@ -29,8 +30,8 @@ use crate::spec::Rollout;
 use crate::targets::unregistered_pod_ips;
 use crate::traffic::{header_routes_at, verify_all, write_traffic};
 use crate::workload::{
-    ReplicaSet, endpoint_ips, ensure_replicaset, namespace, pod_ips, pod_template_hash,
-    replicasets, select, selected_hash,
+    ReplicaSet, endpoint_ips, ensure_replicaset, namespace, note_revision, pod_ips, replicasets,
+    select, selected_hash,
 };
 
 /// Argo's default scaleDownDelaySeconds and abortScaleDownDelaySeconds.
@@ -60,7 +61,10 @@ impl Pass {
     /// One pass of the canary state machine.
     pub(crate) fn canary<H: Host>(&mut self, host: &mut H, rollout: &Rollout) -> Result<()> {
         let template = rollout.spec.template.clone().unwrap_or_default();
-        let hash = pod_template_hash(&template);
+        let sets = replicasets(host, rollout)?;
+        let hash = revision_hash(&template, self.status.stable_rs.as_deref(), &sets);
+        self.record_pods(rollout, &sets, &hash);
+        note_revision(host, rollout, &sets, &hash)?;
         if self.status.current_pod_hash.as_deref() != Some(hash.as_str()) {
             if let Some(old) = &self.status.current_pod_hash {
                 self.event(
@@ -82,7 +86,6 @@ impl Pass {
             .clone()
             .unwrap_or_else(|| hash.clone());
         self.status.stable_rs = Some(stable.clone());
-        let sets = replicasets(host, rollout)?;
         if stable == hash {
             self.steady(host, rollout, &sets, &hash)
         } else {

@@ -1,5 +1,5 @@
-//! The status edits a person makes to a Rollout, as JSON merge patches of the Rollout (its
-//! `status`), the same edits Argo Rollouts' kubectl plugin makes, so either tool works on
+//! The edits a person makes to a Rollout, as JSON merge patches of the Rollout (its `status`,
+//! or `spec.paused`), the same edits Argo Rollouts' kubectl plugin makes, so either tool works on
 //! either controller's Rollouts. The simulator's scenario events and the command line both
 //! use these.
 
@@ -8,6 +8,16 @@ use serde_json::{Value, json};
 /// Resume a paused Rollout: its pause conditions cleared.
 pub fn promote() -> Value {
     json!({"status": {"pauseConditions": null}})
+}
+
+/// Pause by hand (`spec.paused`): nothing of the Rollout moves until it is unpaused.
+pub fn pause() -> Value {
+    json!({"spec": {"paused": true}})
+}
+
+/// Undo a manual pause.
+pub fn unpause() -> Value {
+    json!({"spec": {"paused": false}})
 }
 
 /// Skip the remaining steps and go to the new version at once.
@@ -29,8 +39,7 @@ pub fn retry() -> Value {
 /// is unpaused (a patch of the object); pause conditions are cleared; with none, a canary
 /// moves on to its next step. Each is None when it has nothing to change.
 pub fn promote_for(rollout: &Value) -> (Option<Value>, Option<Value>) {
-    let spec =
-        (rollout["spec"]["paused"] == json!(true)).then(|| json!({"spec": {"paused": false}}));
+    let spec = (rollout["spec"]["paused"] == json!(true)).then(unpause);
     let status = &rollout["status"];
     let paused = status["pauseConditions"]
         .as_array()

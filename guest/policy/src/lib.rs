@@ -7,6 +7,7 @@
 //! and [`reconcile`] runs one reconcile pass over a [`host::Host`] that supplies the imports.
 
 pub mod action;
+pub mod adopt;
 pub mod api;
 pub mod apply;
 mod bluegreen;

@@ -20,6 +20,7 @@ use crate::targets::DEFAULT_TARGET_GROUP_BINDING_API;
 use crate::traffic::{arn_name, release_ingresses};
 use crate::validate::validate;
 use crate::verify::{DEFAULT_CLUSTER_TAG, DEFAULT_RESOURCE_TAG, WeightVerdict};
+use crate::workload::{ReplicaSet, replicasets, selector_string};
 
 /// How long to wait before looking at the load balancer again while something is unverified.
 pub const VERIFY_RETRY_MS: u64 = 5_000;
@@ -105,6 +106,9 @@ pub fn validate_outcome(out: &Outcome) -> std::result::Result<(), String> {
 /// host waits for before it lets the Rollout go.
 pub const TRAFFIC_RELEASED: &str = "TrafficReleased";
 
+/// The status message of a Rollout paused by hand (`spec.paused`), as Argo writes it.
+pub const MANUALLY_PAUSED: &str = "manually paused";
+
 /// One reconcile pass for the Rollout given as JSON.
 pub fn reconcile<H: Host>(
     host: &mut H,
@@ -142,6 +146,11 @@ pub fn reconcile<H: Host>(
         pass.degrade("InvalidSpec", &message);
         return Ok(pass.finish(&rollout));
     }
+    // Argo's manual pause holds everything but an abort, which gives traffic back.
+    if rollout.spec.paused && !rollout.status.abort {
+        pass.hold(host, &rollout)?;
+        return Ok(pass.finish(&rollout));
+    }
     if let Some(bg) = &rollout.spec.strategy.blue_green {
         pass.blue_green(host, &rollout, bg)?;
         return Ok(pass.finish(&rollout));
@@ -175,6 +184,26 @@ impl Pass {
         }
         self.status.phase = Some("Degraded".into());
         self.status.message = Some(message.to_string());
+    }
+
+    /// `spec.paused`: no ReplicaSet, Service or weight is written and no step advances until
+    /// the Rollout is unpaused; the status says so (Argo's phase and message) and keeps the
+    /// pod counts current.
+    fn hold<H: Host>(&mut self, host: &mut H, rollout: &Rollout) -> Result<()> {
+        let sets = replicasets(host, rollout)?;
+        let hash = self.status.current_pod_hash.clone().unwrap_or_default();
+        self.record_pods(rollout, &sets, &hash);
+        if self.status.message.as_deref() != Some(MANUALLY_PAUSED) {
+            self.event(
+                EventType::Normal,
+                "RolloutPaused",
+                "spec.paused is set: nothing moves until the Rollout is unpaused (albatross promote)"
+                    .into(),
+            );
+        }
+        self.status.phase = Some("Paused".into());
+        self.status.message = Some(MANUALLY_PAUSED.into());
+        Ok(())
     }
 
     /// Come back in `ms` (the earliest of all asks in this pass wins).
@@ -211,6 +240,22 @@ impl Pass {
             requeue_after_ms: self.requeue,
             events: self.events,
         }
+    }
+
+    /// The pod counts of the Rollout's ReplicaSets (`hash` is the current revision) and its
+    /// selector, in Argo's status fields.
+    pub(crate) fn record_pods(&mut self, rollout: &Rollout, sets: &[ReplicaSet], hash: &str) {
+        let replicas = sets.iter().map(|rs| rs.replicas).sum();
+        self.status.replicas = Some(replicas);
+        self.status.hpa_replicas = Some(replicas);
+        self.status.updated_replicas = Some(
+            sets.iter()
+                .filter(|rs| rs.hash == hash)
+                .map(|rs| rs.replicas)
+                .sum(),
+        );
+        self.status.available_replicas = Some(sets.iter().map(|rs| rs.available).sum());
+        self.status.selector = rollout.spec.selector.as_ref().and_then(selector_string);
     }
 
     /// The weights last written, and whether the load balancer carries them.

@@ -93,6 +93,10 @@ pub struct RolloutSpec {
     /// Argo's `workloadRef`, which Albatross does not implement (refused by validation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload_ref: Option<Value>,
+    /// Argo's manual pause (`kubectl argo rollouts pause`, `albatross pause`): while set,
+    /// nothing of the Rollout moves.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
 }
 
 impl RolloutSpec {

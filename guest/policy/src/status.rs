@@ -1,6 +1,7 @@
 //! The Rollout `status` the strategy reads and writes, with Argo Rollouts' field names:
 //! currentStepIndex, stableRS, currentPodHash, pauseConditions, controllerPause, canary weights
-//! and stablePingPong, the ALB's load balancer and target groups, phase and message. Fields it
+//! and stablePingPong, the ALB's load balancer and target groups, phase and message, the pod
+//! counts (`kubectl get rollouts` columns, the scale subresource). Fields it
 //! does not know are kept as they were.
 
 use std::collections::BTreeMap;
@@ -46,6 +47,26 @@ pub struct RolloutStatus {
     /// The load balancer and target groups found for the Rollout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alb: Option<AlbStatus>,
+    /// Pods of every revision (spec.replicas of each ReplicaSet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// Pods of the current revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_replicas: Option<u32>,
+    /// Available pods of every revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_replicas: Option<u32>,
+    /// What a HorizontalPodAutoscaler reads through the scale subresource (= replicas).
+    #[serde(
+        default,
+        rename = "HPAReplicas",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub hpa_replicas: Option<u32>,
+    /// The pod selector as a label-selector string (`app=guestbook`), for the scale
+    /// subresource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
     /// Every other status field, kept as it was.
     #[serde(flatten)]
     pub other: BTreeMap<String, Value>,

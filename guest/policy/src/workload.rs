@@ -2,7 +2,8 @@
 //! template, named `<rollout>-<hash>` and labelled `rollouts-pod-template-hash=<hash>`, and the
 //! Service selectors that point at one of them.
 //!
-//! The hash rule: FNV-1a (64 bit) over the pod template's canonical JSON (object keys sorted at
+//! The hash rule (for the ReplicaSets Albatross creates; `adopt` finds those another controller
+//! created): FNV-1a (64 bit) over the pod template's canonical JSON (object keys sorted at
 //! every level, no whitespace), written as 10 lowercase hex digits (the low 40 bits). It does
 //! not equal Argo Rollouts' hash; it is stable across hosts and builds, so a controller that
 //! restarts finds its ReplicaSets again.
@@ -15,6 +16,10 @@ use crate::spec::Rollout;
 
 /// The label that ties pods, ReplicaSets and Service selectors to one pod template.
 pub const HASH_LABEL: &str = "rollouts-pod-template-hash";
+/// A ReplicaSet's revision number (Argo's annotation: `undo` and `get` read it).
+pub const REVISION: &str = "rollout.argoproj.io/revision";
+/// The revisions a ReplicaSet had before it became the newest again (comma-separated).
+pub const REVISION_HISTORY: &str = "rollout.argoproj.io/revision-history";
 /// The annotation on an old ReplicaSet: when it may be scaled down (ms since the epoch).
 pub const SCALE_DOWN_AT: &str = "albatross.io/scale-down-at";
 
@@ -83,6 +88,12 @@ pub struct ReplicaSet {
     pub available: u32,
     /// The scale-down time set on it, if any.
     pub scale_down_at: Option<u64>,
+    /// spec.template, as the API server stores it.
+    pub template: Value,
+    /// Its revision (0 when it has none).
+    pub revision: u64,
+    /// Its revision history annotation, if any.
+    pub revision_history: Option<String>,
 }
 
 fn count(v: &Value) -> u32 {
@@ -125,6 +136,14 @@ pub fn replicasets<H: Host>(host: &mut H, rollout: &Rollout) -> Result<Vec<Repli
             scale_down_at: rs["metadata"]["annotations"][SCALE_DOWN_AT]
                 .as_str()
                 .and_then(|s| s.parse().ok()),
+            template: rs["spec"]["template"].clone(),
+            revision: rs["metadata"]["annotations"][REVISION]
+                .as_str()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0),
+            revision_history: rs["metadata"]["annotations"][REVISION_HISTORY]
+                .as_str()
+                .map(str::to_string),
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -158,6 +177,7 @@ pub fn ensure_replicaset<H: Host>(
         owner["uid"] = json!(uid);
         owner["blockOwnerDeletion"] = json!(true);
     }
+    let revision = sets.iter().map(|r| r.revision).max().unwrap_or(0) + 1;
     let rs = json!({
         "apiVersion": "apps/v1",
         "kind": "ReplicaSet",
@@ -165,12 +185,46 @@ pub fn ensure_replicaset<H: Host>(
             "name": format!("{}-{hash}", rollout.metadata.name),
             "namespace": ns,
             "labels": template["metadata"]["labels"],
+            "annotations": {REVISION: revision.to_string()},
             "ownerReferences": [owner]
         },
         "spec": {"replicas": replicas, "selector": selector, "template": template}
     });
     host.create(&replicaset_kind(), ns, &rs.to_string())?;
     Ok(())
+}
+
+/// Makes the current revision's ReplicaSet (`hash`) the newest, as Argo does on a rollback to
+/// an old one: its revision becomes one above every other, the one it had is added to its
+/// revision history. Writes nothing when it is the newest already or does not exist yet.
+pub fn note_revision<H: Host>(
+    host: &mut H,
+    rollout: &Rollout,
+    sets: &[ReplicaSet],
+    hash: &str,
+) -> Result<()> {
+    let Some(current) = sets.iter().find(|r| r.hash == hash) else {
+        return Ok(());
+    };
+    let others = sets
+        .iter()
+        .filter(|r| r.hash != hash)
+        .map(|r| r.revision)
+        .max()
+        .unwrap_or(0);
+    if current.revision > others {
+        return Ok(());
+    }
+    let mut annotations = json!({REVISION: (others + 1).to_string()});
+    if current.revision > 0 {
+        let history = match &current.revision_history {
+            Some(h) if !h.is_empty() => format!("{h},{}", current.revision),
+            _ => current.revision.to_string(),
+        };
+        annotations[REVISION_HISTORY] = json!(history);
+    }
+    let body = json!({"metadata": {"annotations": annotations}});
+    patch_replicaset(host, namespace(rollout), &current.name, &body)
 }
 
 fn patch_replicaset<H: Host>(host: &mut H, ns: &str, name: &str, body: &Value) -> Result<()> {
@@ -195,6 +249,17 @@ pub fn mark_scale_down<H: Host>(host: &mut H, ns: &str, rs: &ReplicaSet, at_ms: 
 pub fn scale_to_zero<H: Host>(host: &mut H, ns: &str, rs: &ReplicaSet) -> Result<()> {
     let body = json!({"spec": {"replicas": 0}, "metadata": {"annotations": {SCALE_DOWN_AT: null}}});
     patch_replicaset(host, ns, &rs.name, &body)
+}
+
+/// A label selector's matchLabels as a selector string (`app=guestbook,tier=web`); None
+/// without matchLabels.
+pub fn selector_string(selector: &Value) -> Option<String> {
+    selector["matchLabels"].as_object().map(|m| {
+        m.iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(",")
+    })
 }
 
 /// The pod-template hash a Service selects, if any.

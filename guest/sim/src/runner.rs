@@ -78,6 +78,16 @@ pub enum Action {
         /// The Rollout.
         rollout: String,
     },
+    /// Pause by hand (`spec.paused: true`).
+    Pause {
+        /// The Rollout.
+        rollout: String,
+    },
+    /// Undo a manual pause (`spec.paused: false`).
+    Unpause {
+        /// The Rollout.
+        rollout: String,
+    },
     /// Skip the remaining steps.
     PromoteFull {
         /// The Rollout.
@@ -198,6 +208,8 @@ fn apply(world: &mut World, action: &Action, ns: &str) {
         }
         Action::Promote { rollout } => patch(world, rollout, edits::promote()),
         Action::PromoteFull { rollout } => patch(world, rollout, edits::promote_full()),
+        Action::Pause { rollout } => patch(world, rollout, edits::pause()),
+        Action::Unpause { rollout } => patch(world, rollout, edits::unpause()),
         Action::Abort { rollout } => patch(world, rollout, edits::abort()),
         Action::Retry { rollout } => patch(world, rollout, edits::retry()),
         Action::RestartController { .. } => {}

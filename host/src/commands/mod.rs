@@ -3,11 +3,13 @@
 
 pub mod abort;
 pub mod controller;
+pub mod crd;
 pub mod get;
 pub mod lint;
 pub mod list;
 pub mod module;
 pub mod options;
+pub mod pause;
 pub mod policy;
 pub mod promote;
 pub mod retry;
@@ -15,6 +17,7 @@ pub mod set_image;
 pub mod simulate;
 pub mod status;
 pub mod target;
+pub mod undo;
 pub mod verify;
 
 use std::process::ExitCode;
@@ -31,13 +34,16 @@ pub enum Command {
     Module(module::ModuleArgs),
     Policy(policy::PolicyArgs),
     Controller(Box<controller::ControllerArgs>),
+    Crd(crd::CrdArgs),
     Get(get::GetArgs),
     List(list::ListArgs),
     Promote(promote::PromoteArgs),
+    Pause(pause::PauseArgs),
     Abort(abort::AbortArgs),
     Retry(retry::RetryArgs),
     Set(set_image::SetArgs),
     Status(status::StatusArgs),
+    Undo(undo::UndoArgs),
 }
 
 impl Command {
@@ -50,13 +56,16 @@ impl Command {
             Command::Module(args) => args.execute(),
             Command::Policy(args) => args.execute(),
             Command::Controller(args) => args.execute(),
+            Command::Crd(args) => args.execute(),
             Command::Get(args) => args.execute(),
             Command::List(args) => args.execute(),
             Command::Promote(args) => args.execute(),
+            Command::Pause(args) => args.execute(),
             Command::Abort(args) => args.execute(),
             Command::Retry(args) => args.execute(),
             Command::Set(args) => args.execute(),
             Command::Status(args) => args.execute(),
+            Command::Undo(args) => args.execute(),
         }
     }
 }
