@@ -138,6 +138,20 @@ impl ControllerProcess {
         }
     }
 
+    /// The process's peak resident memory so far (VmHWM), in KiB; None where /proc cannot
+    /// say.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// Sends SIGTERM and waits for the process to end; its exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
