@@ -96,6 +96,14 @@ pub struct ReplicaSet {
     pub revision_history: Option<String>,
 }
 
+/// A ReplicaSet's revision (its `rollout.argoproj.io/revision`; 0 without one).
+pub fn revision_of(rs: &Value) -> u64 {
+    rs["metadata"]["annotations"][REVISION]
+        .as_str()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0)
+}
+
 fn count(v: &Value) -> u32 {
     v.as_u64().and_then(|n| u32::try_from(n).ok()).unwrap_or(0)
 }
@@ -137,10 +145,7 @@ pub fn replicasets<H: Host>(host: &mut H, rollout: &Rollout) -> Result<Vec<Repli
                 .as_str()
                 .and_then(|s| s.parse().ok()),
             template: rs["spec"]["template"].clone(),
-            revision: rs["metadata"]["annotations"][REVISION]
-                .as_str()
-                .and_then(|r| r.parse().ok())
-                .unwrap_or(0),
+            revision: revision_of(&rs),
             revision_history: rs["metadata"]["annotations"][REVISION_HISTORY]
                 .as_str()
                 .map(str::to_string),

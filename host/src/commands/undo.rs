@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use albatross_policy::adopt::same_template;
-use albatross_policy::workload::{HASH_LABEL, REVISION, selector_string};
+use albatross_policy::workload::{HASH_LABEL, revision_of, selector_string};
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use kube::Client;
@@ -67,7 +67,7 @@ impl UndoArgs {
             for rs in list.items {
                 let rs = serde_json::to_value(rs).context("encoding a ReplicaSet")?;
                 if controlled_by(&rs, &rollout) {
-                    owned.push((revision(&rs), rs));
+                    owned.push((revision_of(&rs), rs));
                 }
             }
             owned.sort_by_key(|(r, _)| std::cmp::Reverse(*r));
@@ -133,12 +133,4 @@ fn controlled_by(rs: &Value, rollout: &Value) -> bool {
                     }
             })
         })
-}
-
-/// A ReplicaSet's revision (0 without the annotation).
-fn revision(rs: &Value) -> u64 {
-    rs["metadata"]["annotations"][REVISION]
-        .as_str()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(0)
 }
