@@ -13,6 +13,7 @@ use albatross_policy::host as native;
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::backend::{Backend, Cluster};
+use crate::runtime::call_clock::CallClock;
 use crate::runtime::engine::MemoryCap;
 
 wasmtime::component::bindgen!({
@@ -61,43 +62,8 @@ pub struct HostState {
     pub module: String,
     /// The memory cap of this instance.
     pub memory: MemoryCap,
-    /// When the call began, and how much of it the host spent answering imports.
+    /// The module's running time, which its deadline is charged for.
     pub clock: CallClock,
-}
-
-/// The time one call has used. The deadline is charged only for the module's own running
-/// time: the time the host spends in an import (a Kubernetes or AWS request) is not the
-/// module's, and the host bounds it with its own timeouts; nor is the time a call spends
-/// suspended at a yield, waiting for the executor to poll it again.
-#[derive(Debug, Clone)]
-pub struct CallClock {
-    /// When the instance was created.
-    pub started: std::time::Instant,
-    /// Time spent inside host imports so far.
-    pub in_host: std::time::Duration,
-    /// Nanoseconds spent suspended at yields so far (written by the yield's own future).
-    pub paused: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl CallClock {
-    /// A clock starting now.
-    pub fn start() -> Self {
-        CallClock {
-            started: std::time::Instant::now(),
-            in_host: std::time::Duration::ZERO,
-            paused: std::sync::Arc::default(),
-        }
-    }
-
-    /// The module's own running time so far.
-    pub fn module_time(&self) -> std::time::Duration {
-        let paused =
-            std::time::Duration::from_nanos(self.paused.load(std::sync::atomic::Ordering::Relaxed));
-        self.started
-            .elapsed()
-            .saturating_sub(self.in_host)
-            .saturating_sub(paused)
-    }
 }
 
 impl HostState {
@@ -108,18 +74,18 @@ impl HostState {
 
     /// Runs one synchronous import on the backend, charging its time to the host.
     fn timed<T>(&mut self, f: impl FnOnce(&mut dyn Cluster) -> T) -> T {
-        let t = std::time::Instant::now();
+        self.clock.suspend();
         let out = f(self.backend.cluster.as_mut());
-        self.clock.in_host += t.elapsed();
+        self.clock.resume();
         out
     }
 }
 
 /// Awaits one asynchronous import, charging the time it takes to the host.
 async fn charged<T>(clock: &mut CallClock, call: impl Future<Output = T>) -> T {
-    let t = std::time::Instant::now();
+    clock.suspend();
     let out = call.await;
-    clock.in_host += t.elapsed();
+    clock.resume();
     out
 }
 

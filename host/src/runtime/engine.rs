@@ -15,7 +15,6 @@
 //! [`StrategyModule::instantiate_pure`] is for the pure functions: the clock and the log are
 //! answered, any cluster or ELBv2 call traps, and calls are plain synchronous ones.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -28,7 +27,8 @@ use wasmtime::{
 use crate::backend::Backend;
 use crate::backend::offline::OfflineHost;
 use crate::runtime::bindings::albatross::strategy::{clock, log};
-use crate::runtime::bindings::{CallClock, HostState, Strategy, StrategyPre, wit_reconciler};
+use crate::runtime::bindings::{HostState, Strategy, StrategyPre, wit_reconciler};
+use crate::runtime::call_clock::CallClock;
 
 /// The default strategy component, built by `cargo xtask guest` and embedded at build time.
 pub static DEFAULT_COMPONENT: &[u8] = include_bytes!(env!("ALBATROSS_DEFAULT_COMPONENT"));
@@ -359,14 +359,13 @@ impl StrategyModule {
             if !yields {
                 return Ok(UpdateDeadline::Continue(ticks(left)));
             }
-            let paused = clock.paused.clone();
+            let clock = clock.clone();
+            clock.suspend();
             Ok(UpdateDeadline::YieldCustom(
                 ticks(left.min(YIELD_SLICE)),
                 Box::pin(async move {
-                    let t = std::time::Instant::now();
                     tokio::task::yield_now().await;
-                    let nanos = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    paused.fetch_add(nanos, Ordering::Relaxed);
+                    clock.resume();
                 }),
             ))
         });

@@ -4,6 +4,7 @@
 //!   under a deadline and a memory cap.
 //! - [`bindings`]: the generated WIT bindings, and the import traits over a
 //!   [`crate::backend::Backend`].
+//! - [`call_clock`]: the CPU-time clock a call's deadline is charged on.
 //! - [`call`]: one contained `reconcile` or `verify` call, with its typed
 //!   [`call::CallError`].
 //! - [`pure`]: the pure exported functions by name with JSON input, through wasm or natively.
@@ -13,6 +14,7 @@
 
 pub mod bindings;
 pub mod call;
+pub mod call_clock;
 pub mod capabilities;
 pub mod engine;
 pub mod pure;
