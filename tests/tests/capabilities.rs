@@ -100,6 +100,15 @@ fn ingress_writes_stay_under_the_prefix_and_the_bookkeeping() {
         ),
         "passed"
     );
+    // The version read, as a precondition of the write, is not a change.
+    assert_eq!(
+        merge(
+            &mut g,
+            json!({"metadata": {"resourceVersion": "41", "annotations": {
+            "alb.ingress.kubernetes.io/actions.root": "{}"}}})
+        ),
+        "passed"
+    );
     let refused = merge(
         &mut g,
         json!({"metadata": {"labels": {"a": "b"}, "annotations": {"alb.ingress.kubernetes.io.evil/x": "1"}}, "spec": {"tls": []}}),

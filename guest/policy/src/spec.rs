@@ -44,6 +44,10 @@ pub struct ObjectMeta {
     /// The generation of its spec, set by the API server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<i64>,
+    /// The version the object was read at, set by the API server; a patch that carries it
+    /// applies only over that version (409 otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
     /// The object's labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,

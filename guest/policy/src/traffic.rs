@@ -159,7 +159,7 @@ fn patch_annotations<H: Host>(
             ("keys", &changed.join(",")),
         ],
     );
-    let mut body = json!({"metadata": {"annotations": patch}});
+    let mut body = over_version(ingress, patch);
     if let Some(rules) = rules {
         body["spec"] = json!({"rules": rules});
     }
@@ -178,6 +178,17 @@ fn patch_annotations<H: Host>(
         None,
     )?;
     Ok(())
+}
+
+/// A merge patch of `annotations` that applies only over the version of `ingress` read (the
+/// API server answers 409 otherwise): Rollouts sharing an Ingress each rewrite its bookkeeping
+/// annotation whole, and two passes at once must not drop each other's entry.
+fn over_version(ingress: &Ingress, annotations: Map<String, Value>) -> Value {
+    let mut metadata = json!({"annotations": annotations});
+    if let Some(rv) = &ingress.metadata.resource_version {
+        metadata["resourceVersion"] = json!(rv);
+    }
+    json!({"metadata": metadata})
 }
 
 /// On deletion: every Ingress of the Rollout gets its action back to stable 100 and loses the
@@ -216,7 +227,7 @@ pub(crate) fn release_ingresses<H: Host>(host: &mut H, rollout: &Rollout) -> Res
         }
         let rules = route_paths(&ingress.spec, &[], &managed_route_names(rollout));
         if !patch.is_empty() || rules.is_some() {
-            let mut body = json!({"metadata": {"annotations": patch}});
+            let mut body = over_version(&ingress, patch);
             if let Some(rules) = rules {
                 body["spec"] = json!({"rules": rules});
             }

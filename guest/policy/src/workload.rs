@@ -113,11 +113,19 @@ pub fn namespace(rollout: &Rollout) -> &str {
     rollout.metadata.namespace_or_default()
 }
 
-/// The ReplicaSets the Rollout owns.
+/// The ReplicaSets the Rollout owns. They are listed by the Rollout's `matchLabels` (each
+/// carries its pod template's labels, which the selector matches), so a pass reads the
+/// Rollout's own ReplicaSets, not every one in the namespace; ownership is then checked.
 pub fn replicasets<H: Host>(host: &mut H, rollout: &Rollout) -> Result<Vec<ReplicaSet>> {
     let ns = namespace(rollout);
+    let selector = rollout
+        .spec
+        .selector
+        .as_ref()
+        .and_then(selector_string)
+        .unwrap_or_default();
     let mut out = Vec::new();
-    for json in host.list(&replicaset_kind(), ns, "")? {
+    for json in host.list(&replicaset_kind(), ns, &selector)? {
         let rs: Value = serde_json::from_str(&json).map_err(|e| {
             HostError::Invalid(format!("ReplicaSet from the host is not JSON: {e}"))
         })?;

@@ -11,7 +11,7 @@
 //! | Rollout (argoproj.io/v1alpha1) | get, list, patch of the `status` subresource |
 //! | ReplicaSet (apps/v1) | get, list, create, patch (also `scale`), delete |
 //! | Service (v1) | get, list, patch |
-//! | Ingress (networking.k8s.io/v1) | get, list, patch (annotations as above, `spec.rules`) |
+//! | Ingress (networking.k8s.io/v1) | get, list, patch (annotations as above, `spec.rules`; `metadata.resourceVersion` as a precondition) |
 //! | Pod, Endpoints (v1), EndpointSlice (discovery.k8s.io/v1), TargetGroupBinding | get, list |
 //! | Event | record-event, on the Rollout being reconciled |
 
@@ -286,6 +286,11 @@ impl Guarded {
                     match key.as_str() {
                         "metadata" => {
                             for (k, v) in value.as_object().into_iter().flatten() {
+                                // A resourceVersion changes nothing: it makes the write apply
+                                // only over the version the module read.
+                                if k == "resourceVersion" && v.is_string() {
+                                    continue;
+                                }
                                 if k != "annotations" {
                                     bad.push(format!("metadata.{k}"));
                                     continue;
