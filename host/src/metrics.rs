@@ -13,7 +13,7 @@
 //! | `albatross_rollout_step{namespace,rollout}` | `status.currentStepIndex` |
 //! | `albatross_rollout_desired_weight{namespace,rollout}`, `albatross_rollout_verified_weight{...}` | the canary weight wanted, and the last one verified on the ALB |
 //! | `albatross_elbv2_requests_total`, `albatross_elbv2_cache_total` | see `aws::metrics` |
-//! | `albatross_kube_requests_total{verb,kind}` | see `backend::kube` |
+//! | `albatross_kube_requests_total{verb,kind}`, `albatross_kube_cache_reads_total{kind,result}` | see `backend::kube`, `backend::read_cache` |
 //! | `albatross_import_refusals_total{module,kind,verb}` | see `runtime::capabilities` |
 
 use std::collections::BTreeMap;

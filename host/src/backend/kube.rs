@@ -4,7 +4,10 @@
 //! through kube's recorder). API errors reach the module typed: 404 `not-found`, 409
 //! `conflict`, 403 `forbidden`, 400 / 422 `invalid`, 429 `throttled`, 5xx and broken
 //! connections `transient`. Every request is counted by verb and kind in [`KubeCounters`].
-//! The capability checks sit in front of this, as in front of every backend.
+//! Reads of the kinds the controller caches are answered from its reflector stores when they
+//! are fresh enough ([`ReadCache`]); every object read from or written to the API server is
+//! noted there, so no later read sees an older version. The capability checks sit in front
+//! of this, as in front of every backend.
 
 use std::sync::Arc;
 
@@ -24,6 +27,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use serde_json::Value;
 
+use crate::backend::read_cache::{CacheLabels, Lookup, ReadCache};
 use crate::backend::{Cluster, log_to_tracing, system_millis};
 
 /// The plural of each kind the contract lets a module touch.
@@ -66,11 +70,14 @@ pub struct RequestLabels {
     pub kind: String,
 }
 
-/// Kubernetes API requests made for modules, by verb and kind.
+/// Kubernetes API requests made for modules, by verb and kind, and their reads by whether
+/// the controller's caches answered them.
 #[derive(Debug, Clone, Default)]
 pub struct KubeCounters {
     /// `albatross_kube_requests_total{verb,kind}`.
     pub requests: Family<RequestLabels, Counter>,
+    /// `albatross_kube_cache_reads_total{kind,result}`.
+    pub cache_reads: Family<CacheLabels, Counter>,
 }
 
 impl KubeCounters {
@@ -80,6 +87,11 @@ impl KubeCounters {
             "albatross_kube_requests",
             "Kubernetes API requests made for strategy modules, by verb and kind",
             self.requests.clone(),
+        );
+        registry.register(
+            "albatross_kube_cache_reads",
+            "Reads strategy modules made, by kind and whether the controller's caches answered (hit, miss, uncached)",
+            self.cache_reads.clone(),
         );
     }
 
@@ -131,21 +143,25 @@ pub struct KubeCluster {
     rollout: ObjectReference,
     recorder: Recorder,
     counters: Arc<KubeCounters>,
+    cache: Arc<ReadCache>,
 }
 
 impl KubeCluster {
-    /// The cluster as `client` sees it, Events attached to `rollout`.
+    /// The cluster as `client` sees it (reads answered from `cache` where they may be),
+    /// Events attached to `rollout`.
     pub fn new(
         client: Client,
         recorder: Recorder,
         rollout: ObjectReference,
         counters: Arc<KubeCounters>,
+        cache: Arc<ReadCache>,
     ) -> Self {
         KubeCluster {
             client,
             rollout,
             recorder,
             counters,
+            cache,
         }
     }
 
@@ -178,8 +194,13 @@ impl Cluster for KubeCluster {
     async fn get(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<String, HostError> {
         let op = format!("get {} {ns}/{name}", kind.kind);
         let (api, ar) = self.api(kind, ns)?;
+        if let Lookup::Hit(cached) = self.cache.get(kind, ns, name) {
+            let object: Arc<DynamicObject> = cached?;
+            return to_json(&op, &object, &ar);
+        }
         self.counters.count_one("get", kind);
         let o = api.get(name).await.map_err(|e| host_error(&op, e))?;
+        self.cache.note(kind, &o);
         to_json(&op, &o, &ar)
     }
 
@@ -191,11 +212,17 @@ impl Cluster for KubeCluster {
     ) -> Result<Vec<String>, HostError> {
         let op = format!("list {} in {ns}", kind.kind);
         let (api, ar) = self.api(kind, ns)?;
+        if let Lookup::Hit(cached) = self.cache.list(kind, ns, label_selector) {
+            return cached.iter().map(|o| to_json(&op, o, &ar)).collect();
+        }
         self.counters.count_one("list", kind);
         let list = api
             .list(&ListParams::default().labels(label_selector))
             .await
             .map_err(|e| host_error(&op, e))?;
+        for o in &list.items {
+            self.cache.note(kind, o);
+        }
         list.items.iter().map(|o| to_json(&op, o, &ar)).collect()
     }
 
@@ -213,6 +240,7 @@ impl Cluster for KubeCluster {
             .create(&PostParams::default(), &object)
             .await
             .map_err(|e| host_error(&op, e))?;
+        self.cache.note(kind, &o);
         to_json(&op, &o, &ar)
     }
 
@@ -248,6 +276,7 @@ impl Cluster for KubeCluster {
             Some(sub) => api.patch_subresource(sub, name, &pp, &patch).await,
         }
         .map_err(|e| host_error(&op, e))?;
+        self.cache.note(kind, &o);
         to_json(&op, &o, &ar)
     }
 
@@ -255,9 +284,12 @@ impl Cluster for KubeCluster {
         let op = format!("delete {} {ns}/{name}", kind.kind);
         let (api, _) = self.api(kind, ns)?;
         self.counters.count_one("delete", kind);
-        api.delete(name, &DeleteParams::background())
+        let gone = api
+            .delete(name, &DeleteParams::background())
             .await
             .map_err(|e| host_error(&op, e))?;
+        self.cache
+            .note_deleted(kind, ns, name, gone.as_ref().left());
         Ok(())
     }
 

@@ -10,7 +10,8 @@
 //!
 //! Who answers, one file each: [`inline`] (any in-memory [`Host`]: the simulated world, the
 //! offline host, manifest files), [`offline`] (no cluster, no AWS), [`manifests`] (a read-only
-//! cluster of manifest files). [`block_on`] drives one call to its end from synchronous code:
+//! cluster of manifest files), [`kube`] (a real cluster, with [`read_cache`], the reads the
+//! controller's reflector stores answer). [`block_on`] drives one call to its end from synchronous code:
 //! the simulator's loop, the command line, the tests.
 
 use std::future::Future;
@@ -26,6 +27,7 @@ pub mod inline;
 pub mod kube;
 pub mod manifests;
 pub mod offline;
+pub mod read_cache;
 
 pub use inline::Inline;
 

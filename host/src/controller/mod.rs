@@ -4,7 +4,10 @@
 //! `argo-rollouts.argoproj.io/controller-instance-id: <instance-id>`, in one namespace or all.
 //! It owns their ReplicaSets and watches Services, Ingresses, EndpointSlices and
 //! TargetGroupBindings, each mapped back to the Rollouts that reference it ([`mapping`]). Each
-//! pass ([`reconcile`]) runs the Rollout's module in the sandbox. Only the holder of the Lease
+//! pass ([`reconcile`]) runs the Rollout's module in the sandbox, its reads of Rollouts,
+//! ReplicaSets, Services, Ingresses and TargetGroupBindings answered from the reflector
+//! stores of those watches where they are fresh enough
+//! ([`crate::backend::read_cache`]). Only the holder of the Lease
 //! `albatross-controller-<instance-id>` reconciles ([`leader`]); a standby takes over when
 //! the lease lapses. SIGTERM stops taking new passes and lets running ones finish. A Rollout
 //! given back to Argo Rollouts (its label removed) loses Albatross's finalizer
@@ -28,11 +31,14 @@ use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::watcher;
+use kube::runtime::reflector::store::Writer;
+use kube::runtime::reflector::{Store, reflector};
+use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::watch;
 
 use crate::aws::host::Elbv2Tasks;
 pub use crate::backend::kube::resource;
+use crate::backend::read_cache::ReadCache;
 use crate::controller::reconcile::{Context, error_policy};
 use crate::controller::serve::Health;
 use crate::metrics::Metrics;
@@ -60,6 +66,31 @@ pub struct Options {
     pub lease: Option<leader::LeaseOptions>,
     /// The name Events carry as their reporting controller.
     pub reporter: String,
+}
+
+/// The watched kinds whose full objects are kept, so module reads of them are answered from
+/// the cache. EndpointSlices only wake passes (modules read Endpoints, and Pods, from the API
+/// server).
+const CACHED: [&str; 3] = ["Service", "Ingress", "TargetGroupBinding"];
+
+/// A reflector over `api`: its store, and the stream of objects touched that wakes passes.
+/// Managed fields are dropped before they are stored; no module reads them.
+fn reflected(
+    api: Api<DynamicObject>,
+    ar: &ApiResource,
+) -> (
+    Store<DynamicObject>,
+    impl futures_util::Stream<Item = Result<DynamicObject, watcher::Error>> + Send + 'static,
+) {
+    let writer = Writer::new(ar.clone());
+    let store = writer.as_reader();
+    let events = reflector(
+        writer,
+        watcher(api, watcher::Config::default())
+            .modify(|o: &mut DynamicObject| o.metadata.managed_fields = None),
+    )
+    .touched_objects();
+    (store, events)
 }
 
 fn api(client: &Client, namespace: Option<&str>, ar: &ApiResource) -> Api<DynamicObject> {
@@ -104,6 +135,7 @@ pub async fn run(
         ),
         rollouts,
         failures: Default::default(),
+        cache: Default::default(),
     });
     match &options.lease {
         None => {
@@ -161,22 +193,32 @@ async fn lead(
         rollouts,
         watcher::Config::default().labels(&selector),
         ctx.rollouts.clone(),
-    )
-    .owns_with(
-        api(client, ns, &replicasets),
-        replicasets,
-        watcher::Config::default(),
     );
+    let mut cache = ReadCache::new(ctx.metrics.kube.cache_reads.clone());
+    cache.add(ctx.rollouts.clone(), controller.store());
+    let (replicaset_store, replicaset_events) =
+        reflected(api(client, ns, &replicasets), &replicasets);
+    cache.add(replicasets.clone(), replicaset_store);
+    controller = controller.owns_stream_with(replicaset_events, replicasets);
     let store = controller.store();
     for (kind, ar) in watched {
         let (store, rollout_ar) = (store.clone(), ctx.rollouts.clone());
-        controller = controller.watches_with(
-            api(client, ns, &ar),
-            ar,
-            watcher::Config::default(),
-            move |object| mapping::rollouts_for(&store, &rollout_ar, kind, &Arc::new(object)),
-        );
+        let mapper =
+            move |object| mapping::rollouts_for(&store, &rollout_ar, kind, &Arc::new(object));
+        if CACHED.contains(&kind) {
+            let (kind_store, events) = reflected(api(client, ns, &ar), &ar);
+            cache.add(ar.clone(), kind_store);
+            controller = controller.watches_stream_with(events, mapper, ar);
+        } else {
+            controller = controller.watches_with(
+                api(client, ns, &ar),
+                ar,
+                watcher::Config::default(),
+                mapper,
+            );
+        }
     }
+    ctx.use_cache(cache);
     let given_back = tokio::spawn(release::release_given_back(
         client.clone(),
         api(client, ns, &ctx.rollouts),

@@ -1,17 +1,20 @@
 //! One reconcile of one Rollout on a cluster, as `kube::runtime::Controller` calls it: the
-//! finalizer first (added on first sight; on deletion, removed once the module says, with its
-//! `TrafficReleased` Event, that it gave the traffic back), then the module the registry selects for the Rollout, called in the sandbox
+//! Rollout as the cache holds it (read from the API server only when the cache is older than
+//! this process's own last write of it); the finalizer first (added on first sight; on
+//! deletion, removed once the module says, with its `TrafficReleased` Event, that it gave the
+//! traffic back), then the module the registry selects for the Rollout, called in the sandbox
 //! with the cluster over kube-rs and the ELBv2 client; then what every host does with the
 //! result ([`albatross_policy::apply`]): the status written (only when it changed, and only
 //! over the version the module read: a 409 requeues with backoff), the Events recorded, the
 //! next pass scheduled.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use albatross_policy::StrategyError;
 use albatross_policy::apply::apply_result;
+use albatross_policy::host::ObjectKind;
 use albatross_policy::reconcile::{Settings, TRAFFIC_RELEASED};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -23,6 +26,7 @@ use thiserror::Error;
 use crate::aws::host::Elbv2Tasks;
 use crate::backend::Backend;
 use crate::backend::kube::{KubeCluster, kube_event};
+use crate::backend::read_cache::ReadCache;
 use crate::metrics::Metrics;
 use crate::runtime::call::{self, CallError};
 use crate::runtime::registry::Registry;
@@ -48,6 +52,8 @@ pub struct Context {
     pub rollouts: ApiResource,
     /// Consecutive failed passes, by `namespace/name`, for the backoff.
     pub failures: Mutex<HashMap<String, u32>>,
+    /// The reflector stores of the current leadership term, for the reads passes make.
+    pub cache: RwLock<Arc<ReadCache>>,
 }
 
 /// Why a pass could not finish its own writes (the module's are reported in its outcome).
@@ -72,6 +78,18 @@ pub enum ReconcileError {
 }
 
 impl Context {
+    /// Answers the passes' reads from `cache` from now on (a new leadership term's stores).
+    pub fn use_cache(&self, cache: ReadCache) {
+        *self.cache.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(cache);
+    }
+
+    fn read_cache(&self) -> Arc<ReadCache> {
+        self.cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     fn failed(&self, key: &str) -> u32 {
         let mut f = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         let n = f.entry(key.to_string()).or_insert(0);
@@ -124,15 +142,25 @@ pub async fn reconcile(
     let ns = rollout.namespace().unwrap_or_else(|| "default".into());
     let name = rollout.name_any();
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &ctx.rollouts);
-    // The watch cache may not have this controller's own last status write yet: a pass on it
-    // would redo the previous step (and move traffic back). Read the Rollout as it is now.
-    let rollout = match api.get(&name).await {
-        Ok(fresh) => Arc::new(fresh),
-        Err(kube::Error::Api(s)) if s.code == 404 => {
-            ctx.metrics.forget_rollout(&ns, &name);
-            return Ok(Action::await_change());
+    let cache = ctx.read_cache();
+    let kind = ObjectKind::new(&ctx.rollouts.api_version, &ctx.rollouts.kind);
+    // The watch may not have delivered this controller's own last write yet: a pass on an
+    // older Rollout would redo the previous step (and move traffic back). Then it is read as
+    // it is now.
+    let rollout = if cache.is_fresh(&kind, &rollout) {
+        rollout
+    } else {
+        match api.get(&name).await {
+            Ok(fresh) => {
+                cache.note(&kind, &fresh);
+                Arc::new(fresh)
+            }
+            Err(kube::Error::Api(s)) if s.code == 404 => {
+                ctx.metrics.forget_rollout(&ns, &name);
+                return Ok(Action::await_change());
+            }
+            Err(e) => return Err(write_error(&key, "reading the Rollout", e)),
         }
-        Err(e) => return Err(write_error(&key, "reading the Rollout", e)),
     };
     let rv = rollout.resource_version().unwrap_or_default();
     let finalizers = rollout.finalizers().to_vec();
@@ -149,9 +177,11 @@ pub async fn reconcile(
                 finalizers.iter().cloned().chain([FINALIZER.to_string()]).collect::<Vec<_>>()})],
         )
         .map_err(|e| ReconcileError::Encode(key.clone(), e))?;
-        api.patch(&name, &PatchParams::default(), &patch)
+        let written = api
+            .patch(&name, &PatchParams::default(), &patch)
             .await
             .map_err(|e| write_error(&key, "adding the finalizer", e))?;
+        cache.note(&kind, &written);
         // The write wakes the next pass.
         return Ok(Action::await_change());
     }
@@ -169,6 +199,7 @@ pub async fn reconcile(
                     ctx.recorder.clone(),
                     rollout.object_ref(&ctx.rollouts),
                     ctx.metrics.kube.clone(),
+                    cache.clone(),
                 )),
                 elbv2: Box::new(ctx.elbv2.clone()),
             };
@@ -218,9 +249,11 @@ pub async fn reconcile(
             vec![json!({"op": "add", "path": "/status", "value": status})],
         )
         .map_err(|e| ReconcileError::Encode(key.clone(), e))?;
-        api.patch_status(&name, &PatchParams::default(), &patch)
+        let written = api
+            .patch_status(&name, &PatchParams::default(), &patch)
             .await
             .map_err(|e| write_error(&key, "writing the status", e))?;
+        cache.note(&kind, &written);
     }
     if released {
         remove_finalizer(&api, &name, &key).await?;
