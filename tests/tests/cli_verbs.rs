@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use albatross_tests::apiserver::ApiServer;
+use albatross_tests::apiserver::{ApiServer, Fault, FaultAnswer};
 use albatross_tests::cluster::{albatross_binary, load_example};
 use albatross_tests::scratch_dir;
 use serde_json::{Value, json};
@@ -286,6 +286,38 @@ fn lint_live_checks_the_objects_in_the_cluster() {
         stdout(&everywhere),
         stdout(&out),
         "one namespace holds every object"
+    );
+}
+
+#[test]
+fn a_promote_that_meets_a_changed_rollout_reads_it_again_and_moves_one_step() {
+    let server = cluster();
+    with_status(
+        &server,
+        json!({"currentStepIndex": 1, "phase": "Progressing", "currentPodHash": "b", "stableRS": "a"}),
+    );
+    // The Rollout changes between the promote's read and its write (a controller pass): the
+    // write, made over the version read, is answered 409.
+    server.inject(Fault {
+        times: Some(1),
+        ..Fault::writes("/rollouts/guestbook/status", 1, FaultAnswer::Status(409))
+    });
+    let out = run(&server, "verbs-promote-conflict", &["promote", "guestbook"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout(&out), "rollout 'guestbook' promoted\n");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("changed since it was read"),
+        "{out:?}"
+    );
+    assert_eq!(rollout(&server)["status"]["currentStepIndex"], 2);
+    let patches = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path.ends_with("/rollouts/guestbook/status"))
+        .count();
+    assert_eq!(
+        patches, 2,
+        "one refused write, one over the version read again"
     );
 }
 

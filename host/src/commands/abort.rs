@@ -27,7 +27,7 @@ impl AbortArgs {
     pub fn execute(self) -> Result<ExitCode> {
         block(async {
             let (api, ns) = self.place.rollouts().await?;
-            patch_status(&api, &ns, &self.name, &edits::abort()).await?;
+            patch_status(&api, &ns, &self.name, &edits::abort(), None).await?;
             println!("rollout '{}' aborted", self.name);
             Ok(ExitCode::SUCCESS)
         })

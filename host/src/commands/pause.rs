@@ -30,7 +30,7 @@ impl PauseArgs {
         block(async {
             let (api, ns) = self.place.rollouts().await?;
             for name in &self.names {
-                patch_object(&api, &ns, name, &edits::pause()).await?;
+                patch_object(&api, &ns, name, &edits::pause(), None).await?;
                 println!("rollout '{name}' paused");
             }
             Ok(ExitCode::SUCCESS)

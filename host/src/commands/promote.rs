@@ -4,10 +4,10 @@
 use std::process::ExitCode;
 
 use albatross_policy::edits;
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::Args;
 
-use crate::commands::target::{Place, block, patch_object, patch_status, read};
+use crate::commands::target::{Place, block, is_conflict, patch_object, patch_status, read};
 
 /// Promote a Rollout: resume it from a pause, or move it to its next step.
 ///
@@ -30,34 +30,76 @@ pub struct PromoteArgs {
     pub place: Place,
 }
 
+/// How many times a promote is tried over a Rollout that keeps changing under it.
+const ATTEMPTS: u32 = 3;
+
 impl PromoteArgs {
-    /// Writes the edit.
+    /// Writes the edit, over the version of the Rollout it was computed from: when the
+    /// Rollout changed in between (a pass of the controller, another promote), it is read
+    /// again and the edit computed anew, so a promote never moves a Rollout on from a step it
+    /// has already left.
     pub fn execute(self) -> Result<ExitCode> {
         block(async {
             let (api, ns) = self.place.rollouts().await?;
-            let rollout = read(&api, &ns, &self.name).await?;
-            let (spec, status) = if self.full {
-                (None, edits::promote_full_for(&rollout))
-            } else {
-                edits::promote_for(&rollout)
-            };
-            if spec.is_none() && status.is_none() {
-                println!("rollout '{}' has nothing to promote", self.name);
+            for attempt in 1..=ATTEMPTS {
+                let rollout = read(&api, &ns, &self.name).await?;
+                let rv = rollout["metadata"]["resourceVersion"]
+                    .as_str()
+                    .map(str::to_string);
+                let (spec, status) = if self.full {
+                    (None, edits::promote_full_for(&rollout))
+                } else {
+                    edits::promote_for(&rollout)
+                };
+                if spec.is_none() && status.is_none() {
+                    println!("rollout '{}' has nothing to promote", self.name);
+                    return Ok(ExitCode::SUCCESS);
+                }
+                let mut over = rv;
+                if let Some(p) = &spec {
+                    match patch_object(&api, &ns, &self.name, p, over.as_deref()).await {
+                        Ok(written) => over = written.metadata.resource_version,
+                        Err(e) if is_conflict(&e) && attempt < ATTEMPTS => {
+                            eprintln!(
+                                "rollout '{}' changed since it was read; reading it again",
+                                self.name
+                            );
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                if let Some(p) = &status {
+                    match patch_status(&api, &ns, &self.name, p, over.as_deref()).await {
+                        Ok(_) => {}
+                        Err(e) if is_conflict(&e) && spec.is_none() && attempt < ATTEMPTS => {
+                            eprintln!(
+                                "rollout '{}' changed since it was read; reading it again",
+                                self.name
+                            );
+                            continue;
+                        }
+                        Err(e) if spec.is_some() => {
+                            return Err(e.context(format!(
+                                "spec.paused of Rollout {ns}/{} was cleared, but its status changed before the pause conditions were: see `albatross get rollout {}` before promoting again",
+                                self.name, self.name
+                            )));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                let what = if self.full {
+                    "fully promoted"
+                } else {
+                    "promoted"
+                };
+                println!("rollout '{}' {what}", self.name);
                 return Ok(ExitCode::SUCCESS);
             }
-            if let Some(p) = &spec {
-                patch_object(&api, &ns, &self.name, p).await?;
-            }
-            if let Some(p) = &status {
-                patch_status(&api, &ns, &self.name, p).await?;
-            }
-            let what = if self.full {
-                "fully promoted"
-            } else {
-                "promoted"
-            };
-            println!("rollout '{}' {what}", self.name);
-            Ok(ExitCode::SUCCESS)
+            bail!(
+                "Rollout {ns}/{} changed under each of {ATTEMPTS} promotes; nothing was promoted, try again",
+                self.name
+            )
         })
     }
 }

@@ -26,7 +26,7 @@ impl RetryArgs {
     pub fn execute(self) -> Result<ExitCode> {
         block(async {
             let (api, ns) = self.place.rollouts().await?;
-            patch_status(&api, &ns, &self.name, &edits::retry()).await?;
+            patch_status(&api, &ns, &self.name, &edits::retry(), None).await?;
             println!("rollout '{}' retried", self.name);
             Ok(ExitCode::SUCCESS)
         })

@@ -44,37 +44,58 @@ pub async fn read(api: &Api<DynamicObject>, ns: &str, name: &str) -> Result<Valu
     serde_json::to_value(o).with_context(|| format!("encoding Rollout {ns}/{name}"))
 }
 
-/// Merge-patches the Rollout's status subresource, or the object when the CRD has none.
+/// A merge patch that applies only over resourceVersion `over`, when given (the API server
+/// answers 409 when the Rollout changed since).
+fn precondition(patch: &Value, over: Option<&str>) -> Value {
+    let mut patch = patch.clone();
+    if let Some(rv) = over {
+        patch["metadata"]["resourceVersion"] = Value::String(rv.to_string());
+    }
+    patch
+}
+
+/// Merge-patches the Rollout's status subresource, or the object when the CRD has none; only
+/// over resourceVersion `over`, when given. Returns the Rollout as written.
 pub async fn patch_status(
     api: &Api<DynamicObject>,
     ns: &str,
     name: &str,
     patch: &Value,
-) -> Result<()> {
+    over: Option<&str>,
+) -> Result<DynamicObject> {
     let pp = PatchParams::default();
-    match api.patch_status(name, &pp, &Patch::Merge(patch)).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 404 => {
-            api.patch(name, &pp, &Patch::Merge(patch))
-                .await
-                .with_context(|| format!("patching Rollout {ns}/{name}"))?;
-            Ok(())
-        }
+    let patch = precondition(patch, over);
+    match api.patch_status(name, &pp, &Patch::Merge(&patch)).await {
+        Ok(o) => Ok(o),
+        Err(kube::Error::Api(s)) if s.code == 404 => api
+            .patch(name, &pp, &Patch::Merge(&patch))
+            .await
+            .with_context(|| format!("patching Rollout {ns}/{name}")),
         Err(e) => Err(e).with_context(|| format!("patching the status of Rollout {ns}/{name}")),
     }
 }
 
-/// Merge-patches the Rollout object.
+/// Merge-patches the Rollout object; only over resourceVersion `over`, when given. Returns
+/// the Rollout as written.
 pub async fn patch_object(
     api: &Api<DynamicObject>,
     ns: &str,
     name: &str,
     patch: &Value,
-) -> Result<()> {
-    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
-        .await
-        .with_context(|| format!("patching Rollout {ns}/{name}"))?;
-    Ok(())
+    over: Option<&str>,
+) -> Result<DynamicObject> {
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(&precondition(patch, over)),
+    )
+    .await
+    .with_context(|| format!("patching Rollout {ns}/{name}"))
+}
+
+/// Whether `e` is the API server's 409: the object changed since it was read.
+pub fn is_conflict(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<kube::Error>(), Some(kube::Error::Api(s)) if s.code == 409)
 }
 
 /// Runs `f` on a fresh tokio runtime.
