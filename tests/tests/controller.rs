@@ -259,6 +259,10 @@ fn healthy(
         &["--leader-elect=false", "--aws-verify-target-group=false"],
     );
     wait_healthy(&server);
+    // Ready once its caches synced (what the Deployment's readiness probe asks).
+    wait_for(30, "/readyz to answer ready", || {
+        http_get(&format!("{}/readyz", controller.metrics_url))
+    });
     (server, kubelet, controller)
 }
 

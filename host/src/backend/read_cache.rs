@@ -78,6 +78,23 @@ pub struct ReadCache {
     reads: Family<CacheLabels, Counter>,
 }
 
+/// Waits until `store` has its first list; false if its writer went away first.
+///
+/// kube-runtime 5's `Store::wait_until_ready` wakes only the task that polled it last (one
+/// oneshot receiver behind a lock), so of several tasks waiting on one store (the
+/// Controller's own runner, the readiness probe, this cache) all but one would wait forever.
+/// Polling it again every so often re-registers the waiter; once ready, it answers at once.
+pub async fn until_ready(store: &Store<DynamicObject>) -> bool {
+    loop {
+        if let Ok(ready) = tokio::time::timeout(READY_POLL, store.wait_until_ready()).await {
+            return ready.is_ok();
+        }
+    }
+}
+
+/// How often [`until_ready`] asks again.
+const READY_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
 fn version_of(o: &DynamicObject) -> Option<u64> {
     o.metadata.resource_version.as_deref()?.parse().ok()
 }
@@ -125,7 +142,7 @@ impl ReadCache {
         let ready = Arc::new(AtomicBool::new(false));
         let (flag, waiting) = (ready.clone(), store.clone());
         tokio::spawn(async move {
-            if waiting.wait_until_ready().await.is_ok() {
+            if until_ready(&waiting).await {
                 flag.store(true, Ordering::SeqCst);
             }
         });

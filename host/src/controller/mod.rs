@@ -38,7 +38,7 @@ use tokio::sync::watch;
 
 use crate::aws::host::Elbv2Tasks;
 pub use crate::backend::kube::resource;
-use crate::backend::read_cache::ReadCache;
+use crate::backend::read_cache::{ReadCache, until_ready};
 use crate::controller::reconcile::{Context, error_policy};
 use crate::controller::serve::Health;
 use crate::metrics::Metrics;
@@ -136,6 +136,7 @@ pub async fn run(
         rollouts,
         failures: Default::default(),
         cache: Default::default(),
+        references: Default::default(),
     });
     match &options.lease {
         None => {
@@ -200,11 +201,9 @@ async fn lead(
         reflected(api(client, ns, &replicasets), &replicasets);
     cache.add(replicasets.clone(), replicaset_store);
     controller = controller.owns_stream_with(replicaset_events, replicasets);
-    let store = controller.store();
     for (kind, ar) in watched {
-        let (store, rollout_ar) = (store.clone(), ctx.rollouts.clone());
-        let mapper =
-            move |object| mapping::rollouts_for(&store, &rollout_ar, kind, &Arc::new(object));
+        let (ctx, rollout_ar) = (ctx.clone(), ctx.rollouts.clone());
+        let mapper = move |object| ctx.references.rollouts_for(&rollout_ar, kind, &object);
         if CACHED.contains(&kind) {
             let (kind_store, events) = reflected(api(client, ns, &ar), &ar);
             cache.add(ar.clone(), kind_store);
@@ -223,10 +222,11 @@ async fn lead(
         client.clone(),
         api(client, ns, &ctx.rollouts),
     ));
+    let store = controller.store();
     let synced = {
         let (store, health) = (store.clone(), health.clone());
         tokio::spawn(async move {
-            if store.wait_until_ready().await.is_ok() {
+            if until_ready(&store).await {
                 health.synced.store(true, Ordering::SeqCst);
                 tracing::info!(rollouts = store.len(), "caches synced");
             }
@@ -247,6 +247,11 @@ async fn lead(
             match result {
                 // A failed pass is reported by the error policy.
                 Ok(_) | Err(controller::Error::ReconcilerFailed(..)) => {}
+                // An event mapped to a Rollout that has since left the selection (deleted, or
+                // given back to Argo Rollouts): nothing to do.
+                Err(controller::Error::ObjectNotFound(r)) => {
+                    tracing::debug!(rollout = %r, "woken for a Rollout no longer selected");
+                }
                 Err(e) => tracing::warn!(error = %e, "watching the cluster"),
             }
         })

@@ -27,12 +27,16 @@ use crate::aws::host::Elbv2Tasks;
 use crate::backend::Backend;
 use crate::backend::kube::{KubeCluster, kube_event};
 use crate::backend::read_cache::ReadCache;
+use crate::controller::mapping::ReferenceIndex;
 use crate::metrics::Metrics;
 use crate::runtime::call::{self, CallError};
 use crate::runtime::registry::Registry;
 
 /// The finalizer that makes deletion give the traffic back to the stable version first.
 pub const FINALIZER: &str = "albatross.io/traffic";
+
+/// When the pass after the one that added the finalizer runs at the latest.
+const AFTER_FINALIZER: Duration = Duration::from_secs(2);
 
 /// What every reconcile shares.
 pub struct Context {
@@ -54,6 +58,8 @@ pub struct Context {
     pub failures: Mutex<HashMap<String, u32>>,
     /// The reflector stores of the current leadership term, for the reads passes make.
     pub cache: RwLock<Arc<ReadCache>>,
+    /// What each Rollout references, for mapping watch events to Rollouts.
+    pub references: ReferenceIndex,
 }
 
 /// Why a pass could not finish its own writes (the module's are reported in its outcome).
@@ -157,17 +163,20 @@ pub async fn reconcile(
             }
             Err(kube::Error::Api(s)) if s.code == 404 => {
                 ctx.metrics.forget_rollout(&ns, &name);
+                ctx.references.forget(&ns, &name);
                 return Ok(Action::await_change());
             }
             Err(e) => return Err(write_error(&key, "reading the Rollout", e)),
         }
     };
+    ctx.references.record(&ns, &name, &rollout.data);
     let rv = rollout.resource_version().unwrap_or_default();
     let finalizers = rollout.finalizers().to_vec();
     let deleting = rollout.meta().deletion_timestamp.is_some();
     let has_finalizer = finalizers.iter().any(|f| f == FINALIZER);
     if deleting && !has_finalizer {
         ctx.metrics.forget_rollout(&ns, &name);
+        ctx.references.forget(&ns, &name);
         return Ok(Action::await_change());
     }
     if !has_finalizer {
@@ -182,8 +191,9 @@ pub async fn reconcile(
             .await
             .map_err(|e| write_error(&key, "adding the finalizer", e))?;
         cache.note(&kind, &written);
-        // The write wakes the next pass.
-        return Ok(Action::await_change());
+        // The write's watch event wakes the next pass; should that wake be lost (seen for a
+        // few of 1,000 Rollouts started at once), the pass comes anyway.
+        return Ok(Action::requeue(AFTER_FINALIZER));
     }
 
     let rollout_json = serde_json::to_string(rollout.as_ref())
@@ -258,6 +268,7 @@ pub async fn reconcile(
     if released {
         remove_finalizer(&api, &name, &key).await?;
         ctx.metrics.forget_rollout(&ns, &name);
+        ctx.references.forget(&ns, &name);
     } else {
         let status = applied.status.as_ref().unwrap_or(&stored_status);
         ctx.metrics
