@@ -1,13 +1,11 @@
 //! A cluster for the controller tests: the API emulator with the example manifests in it, the
 //! real `albatross controller` binary running against it (a child process, stopped with
-//! SIGTERM when dropped), a stand-in for the ReplicaSet controller and kubelet (every
-//! ReplicaSet's pods are ready, with Pods and an EndpointSlice per Service), and polling with
-//! generous deadlines (never timing assertions).
+//! SIGTERM when dropped), the stand-in for the ReplicaSet controller and kubelet
+//! ([`crate::kubelet`], re-exported here), and polling with generous deadlines (never timing
+//! assertions).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use albatross::backend::manifests::read_manifests;
@@ -16,15 +14,24 @@ use serde_json::{Value, json};
 use crate::apiserver::ApiServer;
 use crate::moto::free_port;
 
-/// The `albatross` binary of this build (`cargo xtask test` builds it first).
+pub use crate::kubelet::Kubelet;
+
+/// The `albatross` binary of this build's profile: `target/debug` (`cargo xtask test` builds
+/// it first), or `target/release` when the tests themselves are built with `--release`.
 pub fn albatross_binary() -> PathBuf {
+    let (profile, flag) = if cfg!(debug_assertions) {
+        ("debug", "")
+    } else {
+        ("release", " --release")
+    };
     let path = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
-        .join("debug/albatross");
+        .join(profile)
+        .join("albatross");
     assert!(
         path.is_file(),
-        "{} is not built: run `cargo build -p albatross` (cargo xtask test does)",
+        "{} is not built: run `cargo build{flag} -p albatross` (cargo xtask test does)",
         path.display()
     );
     path
@@ -78,6 +85,42 @@ pub fn set_image(server: &ApiServer, image: &str) {
             None,
         )
         .unwrap_or_else(|e| panic!("{e:?}"));
+}
+
+/// The guestbook's action annotation key (its root Service `root-svc`).
+pub const ACTION: &str = "alb.ingress.kubernetes.io/actions.root-svc";
+
+/// The annotations of the guestbook's Ingress `web` in `shop`.
+pub fn annotations(server: &ApiServer) -> Value {
+    server
+        .object("networking.k8s.io/v1", "ingresses", "shop", "web")
+        .map(|i| i["metadata"]["annotations"].clone())
+        .unwrap_or(Value::Null)
+}
+
+/// Waits until the guestbook Rollout in `shop` is Healthy.
+pub fn wait_healthy(server: &ApiServer) {
+    wait_for(90, "the Rollout to become Healthy", || {
+        let r = server
+            .object("argoproj.io/v1alpha1", "rollouts", "shop", "guestbook")
+            .unwrap_or(Value::Null);
+        match r["status"]["phase"].as_str() {
+            Some("Healthy") => Ok(()),
+            _ => Err(r["status"].to_string()),
+        }
+    });
+}
+
+/// Waits until the guestbook's action contains `fragment`; `what` says what is awaited.
+pub fn wait_action(server: &ApiServer, what: &str, fragment: &str) {
+    wait_for(90, what, || {
+        let a = annotations(server);
+        if a[ACTION].as_str().unwrap_or_default().contains(fragment) {
+            Ok(())
+        } else {
+            Err(a.to_string())
+        }
+    });
 }
 
 /// Polls `check` every 100 ms until it gives Some, or panics after `secs` seconds saying what
@@ -210,149 +253,4 @@ pub fn http_get(url: &str) -> Result<String, String> {
         return Err(head.lines().next().unwrap_or_default().to_string());
     }
     Ok(body.to_string())
-}
-
-/// Plays the ReplicaSet controller, the kubelet and the endpoints controller, every 200 ms
-/// until dropped: each ReplicaSet in `namespace` gets its pods (named `<rs>-<i>`, IPs from
-/// 10.0.<n>.<i>), all ready; each Service an EndpointSlice of the ready pods it selects.
-pub struct Kubelet {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-fn selects(selector: &Value, labels: &Value) -> bool {
-    selector
-        .as_object()
-        .is_some_and(|s| !s.is_empty() && s.iter().all(|(k, v)| labels.get(k) == Some(v)))
-}
-
-impl Kubelet {
-    /// Starts it on `server`'s objects in `namespace`.
-    pub fn start(server: Arc<ApiServer>, namespace: &str) -> Kubelet {
-        let stop = Arc::new(AtomicBool::new(false));
-        let ns = namespace.to_string();
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::SeqCst) {
-                Kubelet::tick(&server, &ns);
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        });
-        Kubelet {
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn tick(server: &ApiServer, ns: &str) {
-        let mut pods = Vec::new();
-        for (n, rs) in server
-            .objects("apps/v1", "replicasets", ns)
-            .iter()
-            .enumerate()
-        {
-            let name = rs["metadata"]["name"].as_str().unwrap_or_default();
-            let want = rs["spec"]["replicas"].as_u64().unwrap_or(0);
-            let status = json!({"status": {"replicas": want, "readyReplicas": want,
-                "availableReplicas": want, "observedGeneration": rs["metadata"]["generation"]}});
-            let _ = server.merge("apps/v1", "replicasets", ns, name, &status, Some("status"));
-            let labels = &rs["spec"]["template"]["metadata"]["labels"];
-            for i in 0..want {
-                let pod = format!("{name}-{i}");
-                let ip = format!("10.0.{}.{}", n + 1, i + 10);
-                if server.object("v1", "pods", ns, &pod).is_none() {
-                    let _ = server.put(
-                        "pods",
-                        &json!({"apiVersion": "v1", "kind": "Pod",
-                        "metadata": {"name": pod, "namespace": ns, "labels": labels},
-                        "status": {"phase": "Running", "podIP": ip,
-                                   "conditions": [{"type": "Ready", "status": "True"}]}}),
-                    );
-                }
-                pods.push((pod, ip, labels.clone()));
-            }
-        }
-        for pod in server.objects("v1", "pods", ns) {
-            let name = pod["metadata"]["name"].as_str().unwrap_or_default();
-            if !pods.iter().any(|(p, _, _)| p == name) {
-                let _ = server.remove("v1", "pods", ns, name);
-            }
-        }
-        for svc in server.objects("v1", "services", ns) {
-            let name = svc["metadata"]["name"].as_str().unwrap_or_default();
-            let selected: Vec<&(String, String, Value)> = pods
-                .iter()
-                .filter(|(_, _, labels)| selects(&svc["spec"]["selector"], labels))
-                .collect();
-            let slice_endpoints: Vec<Value> = selected
-                .iter()
-                .map(|(pod, ip, _)| {
-                    json!({"addresses": [ip], "conditions": {"ready": true},
-                    "targetRef": {"kind": "Pod", "name": pod, "namespace": ns}})
-                })
-                .collect();
-            let addresses: Vec<Value> = selected
-                .iter()
-                .map(|(pod, ip, _)| {
-                    json!({"ip": ip,
-                    "targetRef": {"kind": "Pod", "name": pod, "namespace": ns}})
-                })
-                .collect();
-            let subsets = if addresses.is_empty() {
-                json!([])
-            } else {
-                json!([{"addresses": addresses, "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}])
-            };
-            Kubelet::upsert(
-                server,
-                "v1",
-                "endpoints",
-                ns,
-                name,
-                json!({"subsets": subsets}),
-                json!({
-                "apiVersion": "v1", "kind": "Endpoints",
-                "metadata": {"name": name, "namespace": ns}, "subsets": subsets}),
-            );
-            let slice = format!("{name}-slice");
-            Kubelet::upsert(
-                server,
-                "discovery.k8s.io/v1",
-                "endpointslices",
-                ns,
-                &slice,
-                json!({"endpoints": slice_endpoints}),
-                json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-                    "metadata": {"name": slice, "namespace": ns,
-                                 "labels": {"kubernetes.io/service-name": name}},
-                    "addressType": "IPv4", "endpoints": slice_endpoints,
-                    "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}),
-            );
-        }
-    }
-
-    fn upsert(
-        server: &ApiServer,
-        api_version: &str,
-        plural: &str,
-        ns: &str,
-        name: &str,
-        patch: Value,
-        whole: Value,
-    ) {
-        if server.object(api_version, plural, ns, name).is_none() {
-            let _ = server.put(plural, &whole);
-        } else {
-            let _ = server.merge(api_version, plural, ns, name, &patch, None);
-        }
-    }
-}
-
-impl Drop for Kubelet {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }

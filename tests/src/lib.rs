@@ -7,6 +7,7 @@ pub mod apiserver;
 pub mod argo;
 pub mod cluster;
 pub mod delayed;
+pub mod kubelet;
 pub mod mirror;
 pub mod moto;
 pub mod throttle;

@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use albatross_tests::apiserver::{ApiServer, Fault, FaultAnswer};
 use albatross_tests::cluster::{
-    ControllerProcess, Kubelet, http_get, load_example, set_image, wait_for,
+    ACTION, ControllerProcess, Kubelet, annotations, http_get, load_example, set_image,
+    wait_action, wait_for, wait_healthy,
 };
 use albatross_tests::scratch_dir;
 use serde_json::{Value, json};
-
-const ACTION: &str = "alb.ingress.kubernetes.io/actions.root-svc";
 
 fn rollout(server: &ApiServer, ns: &str) -> Value {
     server
@@ -159,13 +158,6 @@ impl Drop for ArgoIngressController {
     }
 }
 
-fn annotations(server: &ApiServer) -> Value {
-    server
-        .object("networking.k8s.io/v1", "ingresses", "shop", "web")
-        .map(|i| i["metadata"]["annotations"].clone())
-        .unwrap_or(Value::Null)
-}
-
 #[test]
 fn beside_argo_an_ingress_shared_with_an_argo_rollout_keeps_both_weights() {
     const ARGO_KEY: &str = "rollouts.argoproj.io/managed-alb-annotations";
@@ -266,27 +258,6 @@ fn healthy(
     (server, kubelet, controller)
 }
 
-fn wait_healthy(server: &ApiServer) {
-    wait_for(90, "the Rollout to become Healthy", || {
-        let r = rollout(server, "shop");
-        match r["status"]["phase"].as_str() {
-            Some("Healthy") => Ok(()),
-            _ => Err(r["status"].to_string()),
-        }
-    });
-}
-
-fn wait_action(server: &ApiServer, what: &str, fragment: &str) {
-    wait_for(90, what, || {
-        let a = annotations(server);
-        if a[ACTION].as_str().unwrap_or_default().contains(fragment) {
-            Ok(())
-        } else {
-            Err(a.to_string())
-        }
-    });
-}
-
 #[test]
 fn a_deleted_rollout_leaves_its_ingress_at_stable_100_without_its_entry() {
     let (server, _kubelet, _controller) = healthy("controller-deletion", |_| {});
@@ -348,77 +319,6 @@ fn a_conflict_storm_converges_with_no_lost_or_duplicated_write() {
         .filter(|q| q.is_write() && q.path.contains("/namespaces/shop/"))
         .count();
     assert!(conflicts >= 4, "the storm never hit: {conflicts} writes");
-}
-
-fn lease_holder(server: &ApiServer) -> String {
-    server
-        .object(
-            "coordination.k8s.io/v1",
-            "leases",
-            "default",
-            "albatross-controller-albatross",
-        )
-        .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-#[test]
-fn two_controllers_only_the_leader_writes_and_killing_it_hands_over() {
-    let server = Arc::new(ApiServer::start());
-    load_example(&server, "guestbook.yaml", "shop", Some("albatross"));
-    let _kubelet = Kubelet::start(server.clone(), "shop");
-    let dir = scratch_dir("controller-leader");
-    let lease = [
-        "--lease-duration-seconds",
-        "3",
-        "--lease-grace-seconds",
-        "1",
-    ];
-    let mut a = ControllerProcess::start(
-        &server,
-        &dir,
-        &[
-            &["--identity", "ctl-a", "--aws-verify-target-group=false"][..],
-            &lease[..],
-        ]
-        .concat(),
-    );
-    let mut b = ControllerProcess::start(
-        &server,
-        &dir,
-        &[
-            &["--identity", "ctl-b", "--aws-verify-target-group=false"][..],
-            &lease[..],
-        ]
-        .concat(),
-    );
-    wait_healthy(&server);
-    let leader = lease_holder(&server);
-    assert!(
-        leader == "ctl-a" || leader == "ctl-b",
-        "lease held by {leader:?}"
-    );
-    let (leading, standby) = if leader == "ctl-a" {
-        (&mut a, &mut b)
-    } else {
-        (&mut b, &mut a)
-    };
-    let standby_log = std::fs::read_to_string(&standby.log).unwrap_or_default();
-    assert!(
-        !standby_log.contains("reconciled"),
-        "the standby reconciled:\n{standby_log}"
-    );
-    // The leader dies without releasing the lease; the standby takes over once it lapses.
-    leading.kill();
-    let next = if leader == "ctl-a" { "ctl-b" } else { "ctl-a" };
-    wait_for(60, "the standby to take the lease", || {
-        let holder = lease_holder(&server);
-        if holder == next { Ok(()) } else { Err(holder) }
-    });
-    set_image(&server, "argoproj/rollouts-demo:green");
-    wait_action(&server, "the new leader to set 20%", r#""Weight":20"#);
-    let log = std::fs::read_to_string(&standby.log).unwrap_or_default();
-    assert!(log.contains("leading"), "{log}");
 }
 
 /// `albatross_reconciles_total{result="ok"}` as the controller serves it.

@@ -1,0 +1,274 @@
+//! A stand-in for the ReplicaSet controller, the kubelet and the endpoints controller, for the
+//! controller tests: every 200 ms, each ReplicaSet of one namespace gets its pods (named
+//! `<rs>-<i>`), all ready at once, and each Service an Endpoints and an EndpointSlice of the
+//! ready pods it selects. A tick costs about the number of objects, not their product
+//! (Services find their pods through a label index), and writes only what changed, so it keeps
+//! up with 10,000 Rollouts.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::apiserver::ApiServer;
+
+/// The stand-in, running on its own thread until dropped.
+pub struct Kubelet {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A pod this tick: its name and IP.
+struct Pod {
+    name: String,
+    ip: String,
+}
+
+/// The pods of one ReplicaSet, all carrying its template's labels.
+struct Group {
+    labels: serde_json::Map<String, Value>,
+    pods: Vec<Pod>,
+}
+
+/// The IP of pod `i` of the `n`-th ReplicaSet: 10.0.1.10 for the first pod of the first;
+/// always a valid address, whatever `n`.
+fn pod_ip(n: usize, i: u64) -> String {
+    let n = n + 1;
+    format!("10.{}.{}.{}", (n / 256) % 256, n % 256, i + 10)
+}
+
+/// Whether a Service's selector (non-empty) selects pods with `labels`.
+fn selects(
+    selector: &serde_json::Map<String, Value>,
+    labels: &serde_json::Map<String, Value>,
+) -> bool {
+    !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+impl Kubelet {
+    /// Starts it on `server`'s objects in `namespace`.
+    pub fn start(server: Arc<ApiServer>, namespace: &str) -> Kubelet {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ns = namespace.to_string();
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                Kubelet::tick(&server, &ns);
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        Kubelet {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn tick(server: &ApiServer, ns: &str) {
+        let groups = Kubelet::pods(server, ns);
+        // Label pair → the groups carrying it, so a Service looks only at the groups that
+        // carry its selector's first pair.
+        let mut index: HashMap<(&str, String), Vec<usize>> = HashMap::new();
+        for (g, group) in groups.iter().enumerate() {
+            for (k, v) in &group.labels {
+                index
+                    .entry((k.as_str(), v.to_string()))
+                    .or_default()
+                    .push(g);
+            }
+        }
+        let endpoints = by_name(server.objects("v1", "endpoints", ns));
+        let slices = by_name(server.objects("discovery.k8s.io/v1", "endpointslices", ns));
+        for svc in server.objects("v1", "services", ns) {
+            let name = svc["metadata"]["name"].as_str().unwrap_or_default();
+            let empty = serde_json::Map::new();
+            let selector = svc["spec"]["selector"].as_object().unwrap_or(&empty);
+            let candidates = selector
+                .iter()
+                .next()
+                .and_then(|(k, v)| index.get(&(k.as_str(), v.to_string())))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let selected: Vec<&Pod> = candidates
+                .iter()
+                .map(|&g| &groups[g])
+                .filter(|group| selects(selector, &group.labels))
+                .flat_map(|group| &group.pods)
+                .collect();
+            Kubelet::publish(server, ns, name, &selected, &endpoints, &slices);
+        }
+    }
+
+    /// Makes every ReplicaSet's pods exist and be ready, deletes the pods of none, and gives
+    /// each ReplicaSet the status of all its pods ready; the pods, by ReplicaSet.
+    fn pods(server: &ApiServer, ns: &str) -> Vec<Group> {
+        let existing: BTreeMap<String, String> = server
+            .objects("v1", "pods", ns)
+            .iter()
+            .map(|p| {
+                let name = p["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                (
+                    name,
+                    p["status"]["podIP"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
+            .collect();
+        let mut wanted = HashSet::new();
+        let mut groups = Vec::new();
+        for (n, rs) in server
+            .objects("apps/v1", "replicasets", ns)
+            .iter()
+            .enumerate()
+        {
+            let name = rs["metadata"]["name"].as_str().unwrap_or_default();
+            let want = rs["spec"]["replicas"].as_u64().unwrap_or(0);
+            let status = json!({"replicas": want, "readyReplicas": want,
+                "availableReplicas": want, "observedGeneration": rs["metadata"]["generation"]});
+            let current = &rs["status"];
+            if [
+                "replicas",
+                "readyReplicas",
+                "availableReplicas",
+                "observedGeneration",
+            ]
+            .iter()
+            .any(|f| current[f] != status[f])
+            {
+                let patch = json!({ "status": status });
+                let _ = server.merge("apps/v1", "replicasets", ns, name, &patch, Some("status"));
+            }
+            let labels = rs["spec"]["template"]["metadata"]["labels"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            let mut pods = Vec::new();
+            for i in 0..want {
+                let pod = format!("{name}-{i}");
+                let ip = match existing.get(&pod) {
+                    Some(ip) => ip.clone(),
+                    None => {
+                        let ip = pod_ip(n, i);
+                        let _ = server.put(
+                            "pods",
+                            &json!({"apiVersion": "v1", "kind": "Pod",
+                            "metadata": {"name": pod, "namespace": ns, "labels": labels},
+                            "status": {"phase": "Running", "podIP": ip,
+                                       "conditions": [{"type": "Ready", "status": "True"}]}}),
+                        );
+                        ip
+                    }
+                };
+                wanted.insert(pod.clone());
+                pods.push(Pod { name: pod, ip });
+            }
+            groups.push(Group { labels, pods });
+        }
+        for name in existing.keys().filter(|p| !wanted.contains(*p)) {
+            let _ = server.remove("v1", "pods", ns, name);
+        }
+        groups
+    }
+
+    /// Writes Service `name`'s Endpoints and EndpointSlice for `pods`, where they differ from
+    /// what is stored.
+    fn publish(
+        server: &ApiServer,
+        ns: &str,
+        name: &str,
+        pods: &[&Pod],
+        endpoints: &HashMap<String, Value>,
+        slices: &HashMap<String, Value>,
+    ) {
+        let target = |pod: &Pod| json!({"kind": "Pod", "name": pod.name, "namespace": ns});
+        let addresses: Vec<Value> = pods
+            .iter()
+            .map(|p| json!({"ip": p.ip, "targetRef": target(p)}))
+            .collect();
+        let subsets = if addresses.is_empty() {
+            json!([])
+        } else {
+            json!([{"addresses": addresses,
+                    "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}])
+        };
+        let slice_endpoints: Vec<Value> = pods
+            .iter()
+            .map(|p| json!({"addresses": [p.ip], "conditions": {"ready": true}, "targetRef": target(p)}))
+            .collect();
+        let slice = format!("{name}-slice");
+        upsert(
+            server,
+            ("v1", "endpoints", ns, name),
+            endpoints.get(name),
+            json!({"subsets": subsets}),
+            json!({"apiVersion": "v1", "kind": "Endpoints",
+                "metadata": {"name": name, "namespace": ns}, "subsets": subsets}),
+        );
+        upsert(
+            server,
+            ("discovery.k8s.io/v1", "endpointslices", ns, &slice),
+            slices.get(&slice),
+            json!({"endpoints": slice_endpoints}),
+            json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": slice, "namespace": ns,
+                             "labels": {"kubernetes.io/service-name": name}},
+                "addressType": "IPv4", "endpoints": slice_endpoints,
+                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}),
+        );
+    }
+}
+
+/// Objects by name.
+fn by_name(objects: Vec<Value>) -> HashMap<String, Value> {
+    objects
+        .into_iter()
+        .map(|o| {
+            (
+                o["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                o,
+            )
+        })
+        .collect()
+}
+
+/// Creates `whole` where nothing is stored; else merges `patch` when one of its fields
+/// differs from the stored object.
+fn upsert(
+    server: &ApiServer,
+    (api_version, plural, ns, name): (&str, &str, &str, &str),
+    stored: Option<&Value>,
+    patch: Value,
+    whole: Value,
+) {
+    match stored {
+        None => {
+            let _ = server.put(plural, &whole);
+        }
+        Some(o) => {
+            let differs = patch
+                .as_object()
+                .is_some_and(|p| p.iter().any(|(k, v)| o.get(k) != Some(v)));
+            if differs {
+                let _ = server.merge(api_version, plural, ns, name, &patch, None);
+            }
+        }
+    }
+}
+
+impl Drop for Kubelet {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
