@@ -384,3 +384,27 @@ async fn injected_faults_reach_the_client() {
     let writes = server.requests().iter().filter(|r| r.is_write()).count();
     assert_eq!(writes, 3);
 }
+
+#[tokio::test]
+async fn a_lost_answer_leaves_the_write_applied() {
+    let server = ApiServer::start();
+    let api = rollouts(&client(&server));
+    api.create(&PostParams::default(), &rollout("a", json!({})))
+        .await
+        .unwrap();
+    server.inject(Fault {
+        times: Some(1),
+        ..Fault::writes("/rollouts/a", 1, FaultAnswer::DropAnswer)
+    });
+    let patch = json!({"spec": {"replicas": 2}});
+    match api
+        .patch("a", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Err(kube::Error::Api(s)) => panic!("a lost answer came back as a status: {s:?}"),
+        Err(_) => {}
+        Ok(o) => panic!("a lost answer answered {o:?}"),
+    }
+    let stored = server.object("argoproj.io/v1alpha1", "rollouts", "shop", "a");
+    assert_eq!(stored.unwrap()["spec"]["replicas"], json!(2));
+}

@@ -322,6 +322,34 @@ fn a_promote_that_meets_a_changed_rollout_reads_it_again_and_moves_one_step() {
 }
 
 #[test]
+fn a_promote_whose_answer_is_lost_reads_the_rollout_again_and_moves_one_step() {
+    let server = cluster();
+    with_status(
+        &server,
+        json!({"currentStepIndex": 1, "phase": "Progressing", "currentPodHash": "b", "stableRS": "a"}),
+    );
+    // The write is applied, then the connection closes before its answer.
+    server.inject(Fault {
+        times: Some(1),
+        ..Fault::writes("/rollouts/guestbook/status", 1, FaultAnswer::DropAnswer)
+    });
+    let out = run(&server, "verbs-promote-lost", &["promote", "guestbook"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout(&out), "rollout 'guestbook' promoted\n");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("shows it applied"),
+        "{out:?}"
+    );
+    assert_eq!(rollout(&server)["status"]["currentStepIndex"], 2);
+    let patches = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path.ends_with("/rollouts/guestbook/status"))
+        .count();
+    assert_eq!(patches, 1, "the applied write is not written again");
+}
+
+#[test]
 fn pause_sets_spec_paused_and_promote_clears_it() {
     let server = cluster();
     let before = rollout(&server);

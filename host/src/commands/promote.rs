@@ -6,8 +6,13 @@ use std::process::ExitCode;
 use albatross_policy::edits;
 use anyhow::{Result, bail};
 use clap::Args;
+use kube::api::{Api, DynamicObject};
+use serde_json::Value;
 
-use crate::commands::target::{Place, block, is_conflict, patch_object, patch_status, read};
+use crate::commands::target::{
+    LostWrite, Place, after_lost_answer, answer_lost, block, is_conflict, patch_object,
+    patch_status, read,
+};
 
 /// Promote a Rollout: resume it from a pause, or move it to its next step.
 ///
@@ -66,12 +71,28 @@ impl PromoteArgs {
                             );
                             continue;
                         }
+                        Err(e) if answer_lost(&e) => {
+                            match self.lost(&api, &ns, p, over.as_deref(), e).await? {
+                                Some(rv) => over = rv,
+                                None if attempt < ATTEMPTS => continue,
+                                None => bail!("{}", self.gave_up(&ns)),
+                            }
+                        }
                         Err(e) => return Err(e),
                     }
                 }
                 if let Some(p) = &status {
                     match patch_status(&api, &ns, &self.name, p, over.as_deref()).await {
                         Ok(_) => {}
+                        Err(e) if answer_lost(&e) => {
+                            let lost = self.lost(&api, &ns, p, over.as_deref(), e).await?;
+                            match lost {
+                                Some(_) => {}
+                                None if spec.is_some() => bail!("{}", self.half_done(&ns)),
+                                None if attempt < ATTEMPTS => continue,
+                                None => bail!("{}", self.gave_up(&ns)),
+                            }
+                        }
                         Err(e) if is_conflict(&e) && spec.is_none() && attempt < ATTEMPTS => {
                             eprintln!(
                                 "rollout '{}' changed since it was read; reading it again",
@@ -79,12 +100,7 @@ impl PromoteArgs {
                             );
                             continue;
                         }
-                        Err(e) if spec.is_some() => {
-                            return Err(e.context(format!(
-                                "spec.paused of Rollout {ns}/{} was cleared, but its status changed before the pause conditions were: see `albatross get rollout {}` before promoting again",
-                                self.name, self.name
-                            )));
-                        }
+                        Err(e) if spec.is_some() => return Err(e.context(self.half_done(&ns))),
                         Err(e) => return Err(e),
                     }
                 }
@@ -96,10 +112,48 @@ impl PromoteArgs {
                 println!("rollout '{}' {what}", self.name);
                 return Ok(ExitCode::SUCCESS);
             }
-            bail!(
-                "Rollout {ns}/{} changed under each of {ATTEMPTS} promotes; nothing was promoted, try again",
-                self.name
-            )
+            bail!("{}", self.gave_up(&ns))
         })
+    }
+
+    /// After patch `p` (over resourceVersion `over`) lost its answer `e`: the Rollout's
+    /// resourceVersion when it was applied, None when it was not (write it again); an error
+    /// when that cannot be told, so a promote is never applied twice.
+    async fn lost(
+        &self,
+        api: &Api<DynamicObject>,
+        ns: &str,
+        p: &Value,
+        over: Option<&str>,
+        e: anyhow::Error,
+    ) -> Result<Option<Option<String>>> {
+        let name = &self.name;
+        match after_lost_answer(api, ns, name, p, over).await? {
+            LostWrite::Applied(rv) => {
+                eprintln!("the answer to a write to rollout '{name}' was lost; read again, the rollout shows it applied");
+                Ok(Some(rv))
+            }
+            LostWrite::NotApplied => {
+                eprintln!("the answer to a write to rollout '{name}' was lost; read again, the rollout shows it not applied: writing it again");
+                Ok(None)
+            }
+            LostWrite::Unknown => Err(e.context(format!(
+                "the answer to the promote of Rollout {ns}/{name} was lost and the Rollout has changed since: it may have been promoted; see `albatross get rollout {name}` before promoting again"
+            ))),
+        }
+    }
+
+    fn half_done(&self, ns: &str) -> String {
+        format!(
+            "spec.paused of Rollout {ns}/{} was cleared, but its status changed before the pause conditions were: see `albatross get rollout {}` before promoting again",
+            self.name, self.name
+        )
+    }
+
+    fn gave_up(&self, ns: &str) -> String {
+        format!(
+            "Rollout {ns}/{} changed under each of {ATTEMPTS} promotes; nothing was promoted, try again",
+            self.name
+        )
     }
 }

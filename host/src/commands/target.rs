@@ -98,6 +98,61 @@ pub fn is_conflict(e: &anyhow::Error) -> bool {
     matches!(e.downcast_ref::<kube::Error>(), Some(kube::Error::Api(s)) if s.code == 409)
 }
 
+/// Whether `e` says no answer came to a write (the connection failed before the reply): the
+/// write may or may not have been applied.
+pub fn answer_lost(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<kube::Error>(),
+        Some(kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_))
+    )
+}
+
+/// What a merge patch whose answer was lost did, as the Rollout read again tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LostWrite {
+    /// The Rollout is still at the version written over: the patch was not applied.
+    NotApplied,
+    /// The Rollout holds every field the patch set; its resourceVersion now.
+    Applied(Option<String>),
+    /// The Rollout changed and does not hold the patch: whether it was applied (and then
+    /// changed again) cannot be told.
+    Unknown,
+}
+
+/// Reads the Rollout again after a patch (written over resourceVersion `over`) lost its
+/// answer, and tells whether the patch was applied.
+pub async fn after_lost_answer(
+    api: &Api<DynamicObject>,
+    ns: &str,
+    name: &str,
+    patch: &Value,
+    over: Option<&str>,
+) -> Result<LostWrite> {
+    let now = read(api, ns, name).await?;
+    let rv = now["metadata"]["resourceVersion"].as_str();
+    Ok(if over.is_some() && rv == over {
+        LostWrite::NotApplied
+    } else if holds(&now, patch) {
+        LostWrite::Applied(rv.map(str::to_string))
+    } else {
+        LostWrite::Unknown
+    })
+}
+
+/// Whether `object` holds what merge patch `patch` sets (a null: the field absent), the
+/// patch's resourceVersion precondition aside.
+fn holds(object: &Value, patch: &Value) -> bool {
+    match patch {
+        Value::Object(fields) => fields.iter().all(|(k, v)| match (k.as_str(), v) {
+            ("resourceVersion", _) => true,
+            (_, Value::Null) => object.get(k).is_none_or(Value::is_null),
+            (_, Value::Object(_)) => holds(object.get(k).unwrap_or(&Value::Null), v),
+            _ => object.get(k) == Some(v),
+        }),
+        other => object == other,
+    }
+}
+
 /// Runs `f` on a fresh tokio runtime.
 pub fn block<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     crate::aws::config::install_crypto_provider();

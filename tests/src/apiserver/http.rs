@@ -3,7 +3,8 @@
 //! chunked streams of JSON lines (the backlog from the requested resourceVersion, then live
 //! changes, a BOOKMARK every [`BOOKMARK_EVERY`], ended after `timeoutSeconds`; an expired
 //! resourceVersion is an in-stream ERROR with code 410, as a real server sends it), and the
-//! injected faults (a status code, or a connection dropped mid-answer).
+//! injected faults (a status code, a connection dropped mid-answer, or an answer lost after
+//! the request was carried out).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -74,12 +75,12 @@ pub async fn handle(
     body: Bytes,
 ) -> Result<Response, Infallible> {
     shared.record(method.as_str(), &uri);
-    if let Some(answer) = shared.fault_for(method.as_str(), uri.path()) {
-        return Ok(match answer {
-            FaultAnswer::Status(code) => error_response(&ApiError::Injected(code)),
-            FaultAnswer::Drop => dropped(),
-        });
-    }
+    let answer_lost = match shared.fault_for(method.as_str(), uri.path()) {
+        Some(FaultAnswer::Status(code)) => return Ok(error_response(&ApiError::Injected(code))),
+        Some(FaultAnswer::Drop) => return Ok(dropped()),
+        Some(FaultAnswer::DropAnswer) => true,
+        None => false,
+    };
     let Some(path) = parse(uri.path()) else {
         return Ok(error_response(&ApiError::NotFound(format!(
             "the server could not find the requested resource {}",
@@ -135,6 +136,7 @@ pub async fn handle(
         }
     };
     Ok(match result {
+        _ if answer_lost => dropped(),
         Ok(v) => json_response(if method == Method::POST { 201 } else { 200 }, &v),
         Err(e) => error_response(&e),
     })

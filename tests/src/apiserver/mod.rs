@@ -33,8 +33,11 @@ use self::store::{ApiError, State};
 pub enum FaultAnswer {
     /// An error `Status` with this HTTP code.
     Status(u16),
-    /// The connection closes in the middle of the answer.
+    /// The connection closes in the middle of the answer, the request not carried out.
     Drop,
+    /// The request is carried out, then the connection closes before the answer: the client
+    /// cannot tell whether its write was applied.
+    DropAnswer,
 }
 
 /// A fault injected into the requests that match it.
