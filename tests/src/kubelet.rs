@@ -78,12 +78,21 @@ impl Kubelet {
                     .push(g);
             }
         }
-        let endpoints = by_name(server.objects("v1", "endpoints", ns));
-        let slices = by_name(server.objects("discovery.k8s.io/v1", "endpointslices", ns));
-        for svc in server.objects("v1", "services", ns) {
-            let name = svc["metadata"]["name"].as_str().unwrap_or_default();
-            let empty = serde_json::Map::new();
-            let selector = svc["spec"]["selector"].as_object().unwrap_or(&empty);
+        let services = server.map_objects("v1", "services", ns, |svc| {
+            let name = svc["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            (
+                name,
+                svc["spec"]["selector"]
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+        });
+        let mut wanted: HashMap<String, Published> = HashMap::new();
+        for (name, selector) in services {
             let candidates = selector
                 .iter()
                 .next()
@@ -93,10 +102,80 @@ impl Kubelet {
             let selected: Vec<&Pod> = candidates
                 .iter()
                 .map(|&g| &groups[g])
-                .filter(|group| selects(selector, &group.labels))
+                .filter(|group| selects(&selector, &group.labels))
                 .flat_map(|group| &group.pods)
                 .collect();
-            Kubelet::publish(server, ns, name, &selected, &endpoints, &slices);
+            let published = Published::of(ns, &selected);
+            wanted.insert(name, published);
+        }
+        // What differs from the stored Endpoints and EndpointSlices, compared in place.
+        let stale_endpoints: HashSet<String> = server
+            .map_objects("v1", "endpoints", ns, |e| {
+                let name = e["metadata"]["name"].as_str().unwrap_or_default();
+                wanted
+                    .get(name)
+                    .is_some_and(|w| e.get("subsets") != Some(&w.subsets))
+                    .then(|| name.to_string())
+            })
+            .into_iter()
+            .flatten()
+            .collect();
+        let stored_endpoints: HashSet<String> = server
+            .map_objects("v1", "endpoints", ns, |e| {
+                e["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .into_iter()
+            .collect();
+        let slices = "endpointslices";
+        let stale_slices: HashSet<String> = server
+            .map_objects("discovery.k8s.io/v1", slices, ns, |e| {
+                let slice = e["metadata"]["name"].as_str().unwrap_or_default();
+                let service = slice.strip_suffix("-slice").unwrap_or_default();
+                wanted
+                    .get(service)
+                    .is_some_and(|w| e.get("endpoints") != Some(&w.slice_endpoints))
+                    .then(|| slice.to_string())
+            })
+            .into_iter()
+            .flatten()
+            .collect();
+        let stored_slices: HashSet<String> = server
+            .map_objects("discovery.k8s.io/v1", slices, ns, |e| {
+                e["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .into_iter()
+            .collect();
+        for (name, w) in &wanted {
+            let endpoints = ("v1", "endpoints", ns, name.as_str());
+            if !stored_endpoints.contains(name) {
+                let _ = server.put(
+                    "endpoints",
+                    &json!({"apiVersion": "v1", "kind": "Endpoints",
+                        "metadata": {"name": name, "namespace": ns}, "subsets": w.subsets}),
+                );
+            } else if stale_endpoints.contains(name) {
+                merge(server, endpoints, json!({"subsets": w.subsets}));
+            }
+            let slice = format!("{name}-slice");
+            if !stored_slices.contains(&slice) {
+                let _ = server.put(
+                    slices,
+                    &json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                        "metadata": {"name": slice, "namespace": ns,
+                                     "labels": {"kubernetes.io/service-name": name}},
+                        "addressType": "IPv4", "endpoints": w.slice_endpoints,
+                        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}),
+                );
+            } else if stale_slices.contains(&slice) {
+                let at = ("discovery.k8s.io/v1", slices, ns, slice.as_str());
+                merge(server, at, json!({"endpoints": w.slice_endpoints}));
+            }
         }
     }
 
@@ -104,9 +183,7 @@ impl Kubelet {
     /// each ReplicaSet the status of all its pods ready; the pods, by ReplicaSet.
     fn pods(server: &ApiServer, ns: &str) -> Vec<Group> {
         let existing: BTreeMap<String, String> = server
-            .objects("v1", "pods", ns)
-            .iter()
-            .map(|p| {
+            .map_objects("v1", "pods", ns, |p| {
                 let name = p["metadata"]["name"]
                     .as_str()
                     .unwrap_or_default()
@@ -119,35 +196,38 @@ impl Kubelet {
                         .to_string(),
                 )
             })
+            .into_iter()
             .collect();
-        let mut wanted = HashSet::new();
-        let mut groups = Vec::new();
-        for (n, rs) in server
-            .objects("apps/v1", "replicasets", ns)
-            .iter()
-            .enumerate()
-        {
-            let name = rs["metadata"]["name"].as_str().unwrap_or_default();
+        let replicasets = server.map_objects("apps/v1", "replicasets", ns, |rs| {
+            let name = rs["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             let want = rs["spec"]["replicas"].as_u64().unwrap_or(0);
             let status = json!({"replicas": want, "readyReplicas": want,
                 "availableReplicas": want, "observedGeneration": rs["metadata"]["generation"]});
             let current = &rs["status"];
-            if [
+            let stale = [
                 "replicas",
                 "readyReplicas",
                 "availableReplicas",
                 "observedGeneration",
             ]
             .iter()
-            .any(|f| current[f] != status[f])
-            {
-                let patch = json!({ "status": status });
-                let _ = server.merge("apps/v1", "replicasets", ns, name, &patch, Some("status"));
-            }
+            .any(|f| current[f] != status[f]);
             let labels = rs["spec"]["template"]["metadata"]["labels"]
                 .as_object()
                 .cloned()
                 .unwrap_or_default();
+            (name, want, stale.then_some(status), labels)
+        });
+        let mut wanted = HashSet::new();
+        let mut groups = Vec::new();
+        for (n, (name, want, status, labels)) in replicasets.into_iter().enumerate() {
+            if let Some(status) = status {
+                let patch = json!({ "status": status });
+                let _ = server.merge("apps/v1", "replicasets", ns, &name, &patch, Some("status"));
+            }
             let mut pods = Vec::new();
             for i in 0..want {
                 let pod = format!("{name}-{i}");
@@ -175,17 +255,16 @@ impl Kubelet {
         }
         groups
     }
+}
 
-    /// Writes Service `name`'s Endpoints and EndpointSlice for `pods`, where they differ from
-    /// what is stored.
-    fn publish(
-        server: &ApiServer,
-        ns: &str,
-        name: &str,
-        pods: &[&Pod],
-        endpoints: &HashMap<String, Value>,
-        slices: &HashMap<String, Value>,
-    ) {
+/// What one Service's Endpoints and EndpointSlice should hold.
+struct Published {
+    subsets: Value,
+    slice_endpoints: Value,
+}
+
+impl Published {
+    fn of(ns: &str, pods: &[&Pod]) -> Published {
         let target = |pod: &Pod| json!({"kind": "Pod", "name": pod.name, "namespace": ns});
         let addresses: Vec<Value> = pods
             .iter()
@@ -197,71 +276,24 @@ impl Kubelet {
             json!([{"addresses": addresses,
                     "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}])
         };
-        let slice_endpoints: Vec<Value> = pods
+        let slice_endpoints = pods
             .iter()
             .map(|p| json!({"addresses": [p.ip], "conditions": {"ready": true}, "targetRef": target(p)}))
             .collect();
-        let slice = format!("{name}-slice");
-        upsert(
-            server,
-            ("v1", "endpoints", ns, name),
-            endpoints.get(name),
-            json!({"subsets": subsets}),
-            json!({"apiVersion": "v1", "kind": "Endpoints",
-                "metadata": {"name": name, "namespace": ns}, "subsets": subsets}),
-        );
-        upsert(
-            server,
-            ("discovery.k8s.io/v1", "endpointslices", ns, &slice),
-            slices.get(&slice),
-            json!({"endpoints": slice_endpoints}),
-            json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-                "metadata": {"name": slice, "namespace": ns,
-                             "labels": {"kubernetes.io/service-name": name}},
-                "addressType": "IPv4", "endpoints": slice_endpoints,
-                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}),
-        );
+        Published {
+            subsets,
+            slice_endpoints: Value::Array(slice_endpoints),
+        }
     }
 }
 
-/// Objects by name.
-fn by_name(objects: Vec<Value>) -> HashMap<String, Value> {
-    objects
-        .into_iter()
-        .map(|o| {
-            (
-                o["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                o,
-            )
-        })
-        .collect()
-}
-
-/// Creates `whole` where nothing is stored; else merges `patch` when one of its fields
-/// differs from the stored object.
-fn upsert(
+/// Merge-patches the object at (apiVersion, plural, namespace, name).
+fn merge(
     server: &ApiServer,
     (api_version, plural, ns, name): (&str, &str, &str, &str),
-    stored: Option<&Value>,
     patch: Value,
-    whole: Value,
 ) {
-    match stored {
-        None => {
-            let _ = server.put(plural, &whole);
-        }
-        Some(o) => {
-            let differs = patch
-                .as_object()
-                .is_some_and(|p| p.iter().any(|(k, v)| o.get(k) != Some(v)));
-            if differs {
-                let _ = server.merge(api_version, plural, ns, name, &patch, None);
-            }
-        }
-    }
+    let _ = server.merge(api_version, plural, ns, name, &patch, None);
 }
 
 impl Drop for Kubelet {

@@ -48,9 +48,11 @@ fn load(server: &ApiServer, n: usize) {
 
 fn healthy(server: &ApiServer) -> usize {
     server
-        .objects("argoproj.io/v1alpha1", "rollouts", NS)
+        .map_objects("argoproj.io/v1alpha1", "rollouts", NS, |r| {
+            r["status"]["phase"] == "Healthy"
+        })
         .iter()
-        .filter(|r| r["status"]["phase"] == "Healthy")
+        .filter(|h| **h)
         .count()
 }
 

@@ -243,6 +243,20 @@ impl ApiServer {
             .objects(&format!("{api_version}/{plural}"), ns, &Selector::default())
     }
 
+    /// `f` of every object of a resource in `ns`, under the server's lock and without copying
+    /// them: what a test reads of many objects at once.
+    pub fn map_objects<T>(
+        &self,
+        api_version: &str,
+        plural: &str,
+        ns: &str,
+        f: impl FnMut(&Value) -> T,
+    ) -> Vec<T> {
+        self.shared
+            .state()
+            .map_objects(&format!("{api_version}/{plural}"), ns, f)
+    }
+
     /// Creates an object directly (as another client would), its apiVersion and kind from the
     /// object and the plural given.
     pub fn put(&self, plural: &str, object: &Value) -> Result<Value, ApiError> {

@@ -202,6 +202,26 @@ impl State {
             .cloned()
     }
 
+    /// `f` of every object of a collection in `namespace`, without copying the objects.
+    pub fn map_objects<T>(
+        &self,
+        collection: &str,
+        namespace: &str,
+        f: impl FnMut(&Value) -> T,
+    ) -> Vec<T> {
+        self.collections
+            .get(collection)
+            .map(|c| {
+                c.objects
+                    .iter()
+                    .filter(|((ns, _), _)| ns == namespace)
+                    .map(|(_, o)| o)
+                    .map(f)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Every object of a collection in `namespace` (None: all) that `selector` selects.
     pub fn objects(
         &self,
