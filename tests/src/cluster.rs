@@ -16,9 +16,14 @@ use crate::moto::free_port;
 
 pub use crate::kubelet::Kubelet;
 
-/// The `albatross` binary of this build's profile: `target/debug` (`cargo xtask test` builds
-/// it first), or `target/release` when the tests themselves are built with `--release`.
+/// The `albatross` binary the controller tests run: `$ALBATROSS_BINARY` when set (to measure
+/// a release build with the tests in debug), else this build's profile: `target/debug`
+/// (`cargo xtask test` builds it first), or `target/release` when the tests themselves are
+/// built with `--release`.
 pub fn albatross_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("ALBATROSS_BINARY") {
+        return PathBuf::from(path);
+    }
     let (profile, flag) = if cfg!(debug_assertions) {
         ("debug", "")
     } else {
