@@ -108,73 +108,58 @@ impl Kubelet {
             let published = Published::of(ns, &selected);
             wanted.insert(name, published);
         }
-        // What differs from the stored Endpoints and EndpointSlices, compared in place.
-        let stale_endpoints: HashSet<String> = server
-            .map_objects("v1", "endpoints", ns, |e| {
-                let name = e["metadata"]["name"].as_str().unwrap_or_default();
-                wanted
-                    .get(name)
-                    .is_some_and(|w| e.get("subsets") != Some(&w.subsets))
-                    .then(|| name.to_string())
-            })
-            .into_iter()
-            .flatten()
-            .collect();
-        let stored_endpoints: HashSet<String> = server
-            .map_objects("v1", "endpoints", ns, |e| {
-                e["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string()
-            })
-            .into_iter()
-            .collect();
+        // Each stored Endpoints and EndpointSlice by name: whether it differs from what its
+        // Service wants (compared in place).
+        let endpoints = server.map_objects("v1", "endpoints", ns, |e| {
+            let name = e["metadata"]["name"].as_str().unwrap_or_default();
+            let stale = wanted
+                .get(name)
+                .is_some_and(|w| e.get("subsets") != Some(&w.subsets));
+            (name.to_string(), stale)
+        });
+        let endpoints: HashMap<String, bool> = endpoints.into_iter().collect();
         let slices = "endpointslices";
-        let stale_slices: HashSet<String> = server
-            .map_objects("discovery.k8s.io/v1", slices, ns, |e| {
-                let slice = e["metadata"]["name"].as_str().unwrap_or_default();
-                let service = slice.strip_suffix("-slice").unwrap_or_default();
-                wanted
-                    .get(service)
-                    .is_some_and(|w| e.get("endpoints") != Some(&w.slice_endpoints))
-                    .then(|| slice.to_string())
-            })
-            .into_iter()
-            .flatten()
-            .collect();
-        let stored_slices: HashSet<String> = server
-            .map_objects("discovery.k8s.io/v1", slices, ns, |e| {
-                e["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string()
-            })
-            .into_iter()
-            .collect();
+        let stored_slices = server.map_objects("discovery.k8s.io/v1", slices, ns, |e| {
+            let slice = e["metadata"]["name"].as_str().unwrap_or_default();
+            let service = slice.strip_suffix("-slice").unwrap_or_default();
+            let stale = wanted
+                .get(service)
+                .is_some_and(|w| e.get("endpoints") != Some(&w.slice_endpoints));
+            (slice.to_string(), stale)
+        });
+        let stored_slices: HashMap<String, bool> = stored_slices.into_iter().collect();
         for (name, w) in &wanted {
-            let endpoints = ("v1", "endpoints", ns, name.as_str());
-            if !stored_endpoints.contains(name) {
-                let _ = server.put(
-                    "endpoints",
-                    &json!({"apiVersion": "v1", "kind": "Endpoints",
-                        "metadata": {"name": name, "namespace": ns}, "subsets": w.subsets}),
-                );
-            } else if stale_endpoints.contains(name) {
-                merge(server, endpoints, json!({"subsets": w.subsets}));
+            match endpoints.get(name) {
+                None => {
+                    let _ = server.put(
+                        "endpoints",
+                        &json!({"apiVersion": "v1", "kind": "Endpoints",
+                            "metadata": {"name": name, "namespace": ns}, "subsets": w.subsets}),
+                    );
+                }
+                Some(true) => {
+                    let at = ("v1", "endpoints", ns, name.as_str());
+                    merge(server, at, json!({"subsets": w.subsets}));
+                }
+                Some(false) => {}
             }
             let slice = format!("{name}-slice");
-            if !stored_slices.contains(&slice) {
-                let _ = server.put(
-                    slices,
-                    &json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-                        "metadata": {"name": slice, "namespace": ns,
-                                     "labels": {"kubernetes.io/service-name": name}},
-                        "addressType": "IPv4", "endpoints": w.slice_endpoints,
-                        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}),
-                );
-            } else if stale_slices.contains(&slice) {
-                let at = ("discovery.k8s.io/v1", slices, ns, slice.as_str());
-                merge(server, at, json!({"endpoints": w.slice_endpoints}));
+            match stored_slices.get(&slice) {
+                None => {
+                    let _ = server.put(
+                        slices,
+                        &json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                            "metadata": {"name": slice, "namespace": ns,
+                                         "labels": {"kubernetes.io/service-name": name}},
+                            "addressType": "IPv4", "endpoints": w.slice_endpoints,
+                            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}),
+                    );
+                }
+                Some(true) => {
+                    let at = ("discovery.k8s.io/v1", slices, ns, slice.as_str());
+                    merge(server, at, json!({"endpoints": w.slice_endpoints}));
+                }
+                Some(false) => {}
             }
         }
     }
