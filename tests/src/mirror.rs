@@ -1,8 +1,9 @@
 //! Copies the simulated world's ELBv2 state into moto_server through the AWS SDK: the same
 //! load balancers (same names), listeners, target groups (same names, types, ports, tags),
-//! rules (same priorities, conditions, weighted forwards) and registered targets. Resources
-//! get moto's own ARNs and DNS names; [`Mirror::to_moto`] rewrites any text from the simulated
-//! world (an Ingress, a verification) into moto's names. Syncing again applies what changed.
+//! rules (same priorities, conditions, weighted forwards) and healthy targets (moto calls every
+//! registered target healthy). Resources get moto's own ARNs and DNS names; [`Mirror::to_moto`]
+//! rewrites any text from the simulated world (an Ingress, a verification) into moto's names.
+//! Syncing again applies what changed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -252,10 +253,12 @@ impl Mirror {
         for tg in elb.target_groups.values() {
             let arn = self.to_moto(&tg.tg.arn);
             let port = tg.tg.port.and_then(|p| i32::try_from(p).ok());
+            // moto reports every registered target healthy: it gets only the world's healthy
+            // ones, so a target still in health checks is not one it can route to either.
             let wanted: BTreeSet<String> = tg
                 .targets
                 .iter()
-                .filter(|(_, t)| !t.state.is_leaving())
+                .filter(|(_, t)| t.state == TargetHealthState::Healthy)
                 .map(|(id, _)| id.clone())
                 .collect();
             let have = self.targets.entry(arn.clone()).or_default().clone();

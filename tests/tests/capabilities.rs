@@ -152,3 +152,46 @@ fn ingress_writes_stay_under_the_prefix_and_the_bookkeeping() {
         .contains("annotations under custom.example.com/")
     );
 }
+
+#[test]
+fn pod_writes_are_only_the_rotation_label_and_the_deletion_cost() {
+    let mut g = guard(None);
+    let pod = ObjectKind::new("v1", "Pod");
+    let patch = |g: &mut Guarded, body: serde_json::Value, pt: PatchType| {
+        verdict(g.patch(&pod, "shop", "p", pt, &body.to_string(), None))
+    };
+    let out = json!({"metadata": {"labels": {"albatross.io/rotation": "out"},
+        "annotations": {"controller.kubernetes.io/pod-deletion-cost": "-2147483648"}}});
+    assert_eq!(patch(&mut g, out, PatchType::Merge), "passed");
+    let back = json!({"metadata": {"labels": {"albatross.io/rotation": "in"},
+        "annotations": {"controller.kubernetes.io/pod-deletion-cost": null}}});
+    assert_eq!(patch(&mut g, back, PatchType::Merge), "passed");
+    for (body, field) in [
+        (
+            json!({"metadata": {"labels": {"app": "other"}}}),
+            "metadata.labels[app]",
+        ),
+        (
+            json!({"metadata": {"annotations": {"x": "y"}}}),
+            "metadata.annotations[x]",
+        ),
+        (
+            json!({"metadata": {"finalizers": []}}),
+            "metadata.finalizers",
+        ),
+        (json!({"spec": {"containers": []}}), "spec"),
+    ] {
+        let said = patch(&mut g, body, PatchType::Merge);
+        assert!(
+            said.starts_with("patch Pod in namespace \"shop\": writes ") && said.contains(field),
+            "{said}"
+        );
+    }
+    let json_patch =
+        json!([{"op": "add", "path": "/metadata/labels/albatross.io~1rotation", "value": "out"}]);
+    assert!(patch(&mut g, json_patch, PatchType::Json).contains("a JSON patch"));
+    assert_eq!(
+        verdict(g.patch(&pod, "prod", "p", PatchType::Merge, "{}", None)),
+        "patch Pod in namespace \"prod\": a module may touch only the namespace of the Rollout it reconciles (\"shop\")"
+    );
+}

@@ -44,7 +44,8 @@ fn a_rollout_waits_out_throttling_and_never_scales_down_unverified() {
         let elb = sim.world().lock().elb.clone();
         env.run(mirror.sync(&env.admin, (&env.vpc, &env.subnets), &elb));
         {
-            // The Ingress's status names moto's load balancer from now on.
+            // The Ingress's status names moto's load balancer from now on, and each
+            // TargetGroupBinding moto's target group.
             let mut world = sim.world().lock();
             for alb in elb.albs.values() {
                 if let Some(dns) = mirror.moto(&alb.lb.dns_name) {
@@ -52,6 +53,21 @@ fn a_rollout_waits_out_throttling_and_never_scales_down_unverified() {
                         json!({"status": {"loadBalancer": {"ingress": [{"hostname": dns}]}}});
                     let _ = world.store.patch("Ingress", "shop", "web", &status);
                 }
+            }
+            let bindings: Vec<(String, String)> = world
+                .store
+                .list("TargetGroupBinding", "shop")
+                .filter_map(|b| {
+                    let name = b["metadata"]["name"].as_str()?.to_string();
+                    let arn = b["spec"]["targetGroupARN"].as_str()?;
+                    Some((name, mirror.to_moto(arn)))
+                })
+                .collect();
+            for (name, arn) in bindings {
+                let spec = json!({"spec": {"targetGroupARN": arn}});
+                let _ = world
+                    .store
+                    .patch("TargetGroupBinding", "shop", &name, &spec);
             }
         }
         proxy.set(if THROTTLED.contains(&t) {

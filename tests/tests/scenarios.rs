@@ -189,7 +189,7 @@ fn blue_green_promotes_after_ip_verification() {
     );
     assert!(t.timeline.iter().any(|r| {
         r.message
-            .contains("new pod IPs to be registered in the active target group")
+            .contains("until every new pod is healthy in its target groups")
     }));
     let scaled = at(&t, "ScaledDown")[0];
     assert!(scaled >= promoted + 30, "{scaled} < {promoted} + 30");
@@ -250,13 +250,13 @@ fn abort_returns_traffic_then_scales_the_canary_down() {
 #[test]
 fn a_restarted_controller_carries_on_from_status() {
     let t = wasm("controller-restart");
-    assert!(t.timeline.iter().all(|r| !(76..120).contains(&r.t)
+    assert!(t.timeline.iter().all(|r| !(91..135).contains(&r.t)
         || r.phase.is_empty()
-        || r.message == t.timeline.iter().rev().find(|x| x.t < 76).unwrap().message));
+        || r.message == t.timeline.iter().rev().find(|x| x.t < 91).unwrap().message));
     let resumed = at(&t, "Resumed");
     assert_eq!(
-        resumed[0], 120,
-        "the 30 s pause from t=71 ends when the controller is back"
+        resumed[0], 135,
+        "the 30 s pause from t=81 ends when the controller is back"
     );
     assert_eq!(verified_weights(&t), [0, 20, 50, 100, 0]);
     assert_eq!(at(&t, "Promoted").len(), 1);

@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
+use crate::rotation::ROTATION_LABEL;
 use crate::workload::{HASH_LABEL, ReplicaSet, pod_template_hash};
 
 /// The pod-template hash of the Rollout's current revision: Albatross's own hash when a
@@ -54,6 +55,7 @@ fn without_hash(template: &Value) -> Value {
         .and_then(Value::as_object_mut)
     {
         labels.remove(HASH_LABEL);
+        labels.remove(ROTATION_LABEL);
     }
     t
 }

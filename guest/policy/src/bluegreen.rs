@@ -5,8 +5,10 @@
 //!   preview service selects it once those pods are available;
 //! - promotion is automatic (after autoPromotionSeconds) unless autoPromotionEnabled is false,
 //!   in which case the Rollout pauses until promoted;
-//! - on promotion the new ReplicaSet gets all its pods, the active service selects them, and
-//!   target IP verification must see every new pod IP registered in the active service's
+//! - on promotion the new ReplicaSet gets all its pods; the active service selects the old
+//!   and the new pods together until every new pod IP is `healthy` in its target groups, then
+//!   the new ones alone (so the target group always has healthy targets), and target IP
+//!   verification must see every new pod IP registered in the active service's
 //!   target groups (found through the TargetGroupBindings that bind the service) before the new
 //!   ReplicaSet becomes stable;
 //! - the old ReplicaSet is scaled down after scaleDownDelaySeconds (Argo's default 30), once no
@@ -18,9 +20,10 @@ use crate::host::{EventType, Host};
 use crate::reconcile::{PODS_RETRY_MS, Pass, VERIFY_RETRY_MS};
 use crate::spec::{BlueGreenStrategy, Rollout};
 use crate::status::{PauseCondition, parse_rfc3339, rfc3339};
-use crate::targets::{bound_target_groups, unregistered_pod_ips};
+use crate::targets::{bound_target_groups, unhealthy_pod_ips, unregistered_pod_ips};
 use crate::workload::{
-    ReplicaSet, ensure_replicaset, namespace, note_revision, replicasets, select,
+    ReplicaSet, ensure_replicaset, namespace, note_revision, replicasets, select, select_all,
+    selected_hash,
 };
 
 /// The pause reason while a blue-green Rollout waits to be promoted.
@@ -89,7 +92,7 @@ impl Pass {
             ensure_replicaset(host, rollout, &sets, &hash, replicas)?;
             if available(&sets, &hash) > 0 {
                 for svc in services(bg) {
-                    select(host, &ns, &svc, &hash)?;
+                    select(host, &ns, &svc, &hash, &sets)?;
                 }
             }
             self.scale_down_unselected(
@@ -136,7 +139,7 @@ impl Pass {
         if let Some(preview) = &bg.preview_service
             && ready >= preview_count.max(1)
         {
-            select(host, &ns, preview, &hash)?;
+            select(host, &ns, preview, &hash, &sets)?;
         }
         if !promoting {
             return Ok(());
@@ -148,7 +151,13 @@ impl Pass {
             );
             return Ok(());
         }
-        select(host, &ns, &bg.active_service, &hash)?;
+        if self.settings.verify {
+            if !self.active_switched(host, &ns, bg, &sets, &active, &hash, &target_groups)? {
+                return Ok(());
+            }
+        } else {
+            select(host, &ns, &bg.active_service, &hash, &sets)?;
+        }
         if self.settings.verify {
             if target_groups.is_empty() {
                 self.waiting(
@@ -184,6 +193,52 @@ impl Pass {
         self.event(EventType::Normal, "Promoted", format!("{hash} is active"));
         self.waiting(format!("{hash} promoted"), 0);
         Ok(())
+    }
+
+    /// Moves the active service from the `active` pods to the `hash` ones with no moment
+    /// when its target groups have no healthy target: first it selects both, and only once
+    /// every new pod IP is healthy there does it select the new pods alone. Returns whether it
+    /// selects the new pods alone.
+    #[allow(clippy::too_many_arguments)]
+    fn active_switched<H: Host>(
+        &mut self,
+        host: &mut H,
+        ns: &str,
+        bg: &BlueGreenStrategy,
+        sets: &[ReplicaSet],
+        active: &str,
+        hash: &str,
+        target_groups: &[String],
+    ) -> Result<bool> {
+        let service = &bg.active_service;
+        if selected_hash(host, ns, service)?.as_deref() == Some(hash) {
+            return Ok(true);
+        }
+        select_all(host, ns, service, &[active, hash], sets)?;
+        let unhealthy = match unhealthy_pod_ips(host, ns, hash, target_groups) {
+            Ok(u) => u,
+            Err(e) => {
+                self.waiting(
+                    format!(
+                        "waiting to check the new pods' health in the active target group: {e}"
+                    ),
+                    VERIFY_RETRY_MS,
+                );
+                return Ok(false);
+            }
+        };
+        if target_groups.is_empty() || !unhealthy.is_empty() {
+            self.waiting(
+                format!(
+                    "{service} selects {active} and {hash} until every new pod is healthy in its target groups; not yet: {}",
+                    if target_groups.is_empty() { "no TargetGroupBinding found".to_string() } else { unhealthy.join(", ") }
+                ),
+                VERIFY_RETRY_MS,
+            );
+            return Ok(false);
+        }
+        select(host, ns, service, hash, sets)?;
+        Ok(true)
     }
 
     /// Whether the new ReplicaSet is to be promoted now: its preview pods are up and either

@@ -6,8 +6,9 @@
 //!   carries canary 0;
 //! - during an update the canary ReplicaSet has ceil(weight × replicas / 100) pods (or what
 //!   setCanaryScale says) and the stable keeps its pods (fewer with dynamicStableScale, never
-//!   fewer than the weight still on the load balancer needs); the canary service selects the
-//!   new pods only once some are ready;
+//!   fewer than the stable weight last verified on the load balancer needs); a ReplicaSet a
+//!   Service selects loses pods only after they are out of rotation (see `rotation`); the
+//!   canary service selects the new pods only once some are ready;
 //! - before the canary weight rises to W, the canary has its pods for the step and the stable
 //!   has at least floor((100 − W) × replicas / 100) available;
 //! - after each weight change, nothing moves until weight verification passes;
@@ -17,18 +18,20 @@
 //! - an old ReplicaSet is scaled down only when no service selects it, after
 //!   scaleDownDelaySeconds (abortScaleDownDelaySeconds for an aborted canary), and once none of
 //!   its pods' IPs is still registered in the Rollout's target groups;
-//! - abort puts the canary at 0; once verified, the canary service goes back to the stable pods
+//! - abort puts the canary at 0, walking the setWeight steps back as fast as the stable's
+//!   available pods allow; once 0 is verified, the canary service goes back to the stable pods
 //!   and the canary ReplicaSet is scaled down after its delay.
 
 use crate::adopt::revision_hash;
 use crate::error::Result;
+use crate::health::Side;
 use crate::host::{EventType, Host};
 use crate::pingpong::{decide_swap, service_roles};
-use crate::plan::plan_step;
+use crate::plan::{plan_step, replicas_for_weight};
 use crate::reconcile::{PODS_RETRY_MS, Pass, VERIFY_RETRY_MS};
+use crate::shift::walk_back;
 use crate::spec::Rollout;
 use crate::targets::unregistered_pod_ips;
-use crate::traffic::{header_routes_at, verify_all, write_traffic};
 use crate::workload::{
     ReplicaSet, endpoint_ips, ensure_replicaset, namespace, note_revision, pod_ips, replicasets,
     select, selected_hash,
@@ -93,56 +96,6 @@ impl Pass {
         }
     }
 
-    /// Writes the weight, verifies it (unless verification is off) and records both. Returns
-    /// whether the load balancer carries it.
-    fn shift<H: Host>(
-        &mut self,
-        host: &mut H,
-        view: &Rollout,
-        weight: u32,
-        idx: usize,
-    ) -> Result<bool> {
-        write_traffic(
-            host,
-            view,
-            weight,
-            &header_routes_at(view, idx),
-            &self.settings,
-        )?;
-        if !self.settings.verify {
-            self.record_weights(view, weight, true)?;
-            return Ok(true);
-        }
-        let verdicts = match verify_all(host, view, weight, &self.settings) {
-            Ok(v) => v,
-            Err(e) => {
-                self.record_weights(view, weight, false)?;
-                self.waiting(
-                    format!("waiting to verify canary weight {weight}: ELBv2 did not answer ({e})"),
-                    VERIFY_RETRY_MS,
-                );
-                return Ok(false);
-            }
-        };
-        let verified = verdicts.iter().all(|v| v.verified);
-        self.record_weights(view, weight, verified)?;
-        self.record_alb(&verdicts);
-        if !verified {
-            let why: Vec<&str> = verdicts
-                .iter()
-                .flat_map(|v| v.differences.iter().map(String::as_str))
-                .collect();
-            self.waiting(
-                format!(
-                    "waiting for the load balancer to carry canary weight {weight}: {}",
-                    why.join("; ")
-                ),
-                VERIFY_RETRY_MS,
-            );
-        }
-        Ok(verified)
-    }
-
     fn steady<H: Host>(
         &mut self,
         host: &mut H,
@@ -156,13 +109,17 @@ impl Pass {
         let ready = available(sets, hash);
         if ready > 0 {
             for svc in services(rollout)? {
-                select(host, &ns, &svc, hash)?;
+                select(host, &ns, &svc, hash, sets)?;
             }
         }
         let steps = rollout.canary()?.steps.len();
         self.status.current_step_index = Some(i64::try_from(steps).unwrap_or(i64::MAX));
         let view = self.view(rollout);
-        if !self.shift(host, &view, 0, steps)? {
+        let side = Side {
+            hash,
+            available: ready,
+        };
+        if !self.shift(host, &view, 0, steps, (side, side))? {
             return Ok(());
         }
         self.scale_down_canary_old(host, rollout, sets, &[hash])?;
@@ -213,30 +170,40 @@ impl Pass {
             .weights
             .as_ref()
             .map_or(0, |w| w.canary.weight);
-        let verified_stable = self
-            .status
-            .canary
-            .weights
-            .as_ref()
-            .filter(|w| w.verified == Some(true))
-            .map_or(100, |w| w.stable.weight);
+        let verified_stable = self.status.canary.verified_stable_weight.unwrap_or(100);
         let view = self.view(rollout);
         let plan = plan_step(
             &view,
             u32::try_from(idx).unwrap_or(u32::MAX),
             Some(verified_stable),
         )?;
+        let roles = service_roles(&view)?;
         if !aborted {
-            ensure_replicaset(host, rollout, sets, hash, plan.canary_replicas)?;
+            let service = roles.canary_service.clone();
+            self.scale_serving(host, rollout, sets, hash, plan.canary_replicas, &service)?;
         }
         if sets.iter().any(|r| r.hash == stable) {
-            ensure_replicaset(host, rollout, sets, stable, plan.stable_replicas)?;
+            let service = roles.stable_service.clone();
+            self.scale_serving(host, rollout, sets, stable, plan.stable_replicas, &service)?;
         }
-        let roles = service_roles(&view)?;
         let canary_ready = available(sets, hash);
         let stable_ready = available(sets, stable);
-        if !aborted && canary_ready > 0 {
-            select(host, &ns, &roles.canary_service, hash)?;
+        if aborted && stable_ready > 0 {
+            // An abort during promotion, after the stable service moved to the new pods.
+            select(host, &ns, &roles.stable_service, stable, sets)?;
+        }
+        // The canary service moves to the new pods only while the load balancer sends it
+        // nothing (canary 0, verified): moving it under traffic (a new revision in the middle
+        // of a rollout) would drain the old canary pods while the new ones are in health
+        // checks.
+        let canary_idle = self
+            .status
+            .canary
+            .weights
+            .as_ref()
+            .is_none_or(|w| w.canary.weight == 0 && w.verified == Some(true));
+        if !aborted && canary_ready > 0 && canary_idle {
+            select(host, &ns, &roles.canary_service, hash, sets)?;
         }
         let canary_selected =
             selected_hash(host, &ns, &roles.canary_service)?.as_deref() == Some(hash);
@@ -257,23 +224,69 @@ impl Pass {
                 weight = current;
             }
         }
+        if weight < current {
+            let stable_needed = replicas_for_weight(replicas, 100 - weight);
+            if stable_ready < stable_needed {
+                let back = walk_back(canary, idx, current, weight, |w| {
+                    stable_ready >= replicas_for_weight(replicas, 100 - w)
+                });
+                held = Some(format!(
+                    "canary weight {back} on the way back to {weight}: stable {stable_ready} of {stable_needed} pods available"
+                ));
+                weight = back;
+            }
+        }
         if !canary_selected && !aborted && plan.canary_weight > 0 {
-            held = Some(format!(
-                "waiting for a ready pod of {hash} before the canary service selects it"
-            ));
+            held = Some(if canary_ready == 0 {
+                format!("waiting for a ready pod of {hash} before the canary service selects it")
+            } else {
+                format!(
+                    "canary weight to 0 (verified) before {} moves to {hash}",
+                    roles.canary_service
+                )
+            });
         }
         let view = self.view(rollout);
-        if !self.shift(host, &view, weight, idx)? {
+        let sides = (
+            Side {
+                hash,
+                available: canary_ready,
+            },
+            Side {
+                hash: stable,
+                available: stable_ready,
+            },
+        );
+        if !self.shift(host, &view, weight, idx, sides)? {
+            if aborted {
+                self.status.phase = Some("Degraded".into());
+                let message = self.status.message.take().unwrap_or_default();
+                self.status.message = Some(format!("RolloutAborted: {message}"));
+            }
             return Ok(());
         }
         if aborted {
+            if let Some(message) = held {
+                let message = format!("RolloutAborted: {message}");
+                if self.status.phase.as_deref() != Some("Degraded") {
+                    self.event(EventType::Warning, "RolloutAborted", message.clone());
+                }
+                self.status.phase = Some("Degraded".into());
+                self.status.message = Some(message);
+                self.wait(PODS_RETRY_MS);
+                return Ok(());
+            }
             if stable_ready > 0 {
-                select(host, &ns, &roles.canary_service, stable)?;
+                select(host, &ns, &roles.canary_service, stable, sets)?;
             }
             self.scale_down_canary_old(host, rollout, sets, &[stable])?;
             self.degrade(
                 "RolloutAborted",
-                "RolloutAborted: traffic is back on the stable (verified)",
+                if self.settings.verify {
+                    "RolloutAborted: traffic is back on the stable (verified)"
+                } else {
+                    "RolloutAborted: traffic is back on the stable (not verified: verification is off)"
+                },
             );
             return Ok(());
         }
@@ -316,7 +329,7 @@ impl Pass {
             }
         } else {
             let roles = service_roles(&view)?;
-            select(host, &ns, &roles.stable_service, hash)?;
+            select(host, &ns, &roles.stable_service, hash, sets)?;
             if self.settings.verify
                 && !self.new_ips_registered(host, rollout, &roles.stable_service, hash)?
             {

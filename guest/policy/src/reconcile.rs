@@ -277,6 +277,14 @@ impl Pass {
             },
             verified: Some(verified),
         });
+        let newly = verified && self.status.canary.verified_stable_weight != Some(100 - weight);
+        if newly {
+            self.status.canary.verified_stable_weight = Some(100 - weight);
+            if rollout.canary().is_ok_and(|c| c.dynamic_stable_scale) {
+                // The stable's size follows the verified weight: resize it now, not after a pause.
+                self.wait(1);
+            }
+        }
         Ok(())
     }
 

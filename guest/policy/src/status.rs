@@ -82,6 +82,11 @@ pub struct CanaryStatus {
     /// The weights last set, and whether the load balancer was verified to carry them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<TrafficWeights>,
+    /// The stable weight the load balancer was last verified to carry (Albatross's own
+    /// field): with dynamicStableScale the stable is sized by it, never by a weight that is
+    /// written but not yet verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_stable_weight: Option<u32>,
     /// Every other field, kept as it was.
     #[serde(flatten)]
     pub other: BTreeMap<String, Value>,
@@ -89,7 +94,10 @@ pub struct CanaryStatus {
 
 impl CanaryStatus {
     fn is_empty(&self) -> bool {
-        self.stable_ping_pong.is_none() && self.weights.is_none() && self.other.is_empty()
+        self.stable_ping_pong.is_none()
+            && self.weights.is_none()
+            && self.verified_stable_weight.is_none()
+            && self.other.is_empty()
     }
 }
 

@@ -1,11 +1,12 @@
 //! What the target groups hold for a Rollout's pods, through the imports: the target groups a
 //! Service is bound to (TargetGroupBinding objects, as the AWS Load Balancer Controller creates
 //! them for Ingress backends and as users create them by hand), which of a ReplicaSet's pod
-//! IPs are not yet registered in them (target IP verification), and whether any is still
-//! registered (the scale-down gate).
+//! IPs are not yet registered or not yet healthy in them (target IP verification, the
+//! blue-green switch), and whether any is still registered (the scale-down gate).
 
 use serde_json::Value;
 
+use crate::elb::{TargetHealth, TargetHealthState};
 use crate::error::{HostError, Result};
 use crate::host::{Host, ObjectKind};
 use crate::verify::verify_ips;
@@ -51,6 +52,38 @@ pub fn unregistered_pod_ips<H: Host>(
     hash: &str,
     arns: &[String],
 ) -> Result<Vec<String>> {
+    pod_ips_lacking(host, ns, hash, arns, |ips, targets| {
+        verify_ips(ips, targets).missing
+    })
+}
+
+/// The pod IPs of `hash` that some `ip` target group of `arns` does not list as `healthy`.
+pub fn unhealthy_pod_ips<H: Host>(
+    host: &mut H,
+    ns: &str,
+    hash: &str,
+    arns: &[String],
+) -> Result<Vec<String>> {
+    pod_ips_lacking(host, ns, hash, arns, |ips, targets| {
+        ips.iter()
+            .filter(|ip| {
+                !targets
+                    .iter()
+                    .any(|t| &t.id == *ip && t.state == TargetHealthState::Healthy)
+            })
+            .cloned()
+            .collect()
+    })
+}
+
+/// The pod IPs of `hash` that `lacking` finds wanting in some `ip` target group of `arns`.
+fn pod_ips_lacking<H: Host>(
+    host: &mut H,
+    ns: &str,
+    hash: &str,
+    arns: &[String],
+    lacking: impl Fn(&[String], &[TargetHealth]) -> Vec<String>,
+) -> Result<Vec<String>> {
     if arns.is_empty() {
         return Ok(Vec::new());
     }
@@ -64,7 +97,7 @@ pub fn unregistered_pod_ips<H: Host>(
         .collect();
     for arn in &ip_groups {
         let targets = host.describe_target_health(arn)?;
-        for ip in verify_ips(&ips, &targets).missing {
+        for ip in lacking(&ips, &targets) {
             if !missing.contains(&ip) {
                 missing.push(ip);
             }
@@ -82,6 +115,20 @@ pub fn still_registered<H: Host>(
     target_groups: &[String],
 ) -> Result<bool> {
     let ips = pod_ips(host, ns, hash)?;
+    ips_still_registered(host, &ips, target_groups)
+}
+
+/// Whether one of `ips` is still registered, not draining, in one of `target_groups`: the
+/// load balancer may still send it new requests. An ELBv2 failure counts as "still
+/// registered".
+pub fn ips_still_registered<H: Host>(
+    host: &mut H,
+    ips: &[String],
+    target_groups: &[String],
+) -> Result<bool> {
+    if ips.is_empty() {
+        return Ok(false);
+    }
     for arn in target_groups {
         let Ok(targets) = host.describe_target_health(arn) else {
             return Ok(true);

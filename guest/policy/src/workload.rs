@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::error::{HostError, Result};
 use crate::host::{Host, ObjectKind, PatchType};
+use crate::rotation::{IN_ROTATION, ROTATION_LABEL, carries_rotation};
 use crate::spec::Rollout;
 
 /// The label that ties pods, ReplicaSets and Service selectors to one pod template.
@@ -22,6 +23,9 @@ pub const REVISION: &str = "rollout.argoproj.io/revision";
 pub const REVISION_HISTORY: &str = "rollout.argoproj.io/revision-history";
 /// The annotation on an old ReplicaSet: when it may be scaled down (ms since the epoch).
 pub const SCALE_DOWN_AT: &str = "albatross.io/scale-down-at";
+/// The annotation on a ReplicaSet some of whose pods Albatross took out of rotation (their
+/// count), so a pass reads its pods only while that is so.
+pub const OUT_OF_ROTATION: &str = "albatross.io/out-of-rotation";
 
 /// `apps/v1` ReplicaSet.
 pub fn replicaset_kind() -> ObjectKind {
@@ -88,6 +92,8 @@ pub struct ReplicaSet {
     pub available: u32,
     /// The scale-down time set on it, if any.
     pub scale_down_at: Option<u64>,
+    /// Whether some of its pods were taken out of rotation (and may still be).
+    pub rotating: bool,
     /// spec.template, as the API server stores it.
     pub template: Value,
     /// Its revision (0 when it has none).
@@ -152,6 +158,7 @@ pub fn replicasets<H: Host>(host: &mut H, rollout: &Rollout) -> Result<Vec<Repli
             scale_down_at: rs["metadata"]["annotations"][SCALE_DOWN_AT]
                 .as_str()
                 .and_then(|s| s.parse().ok()),
+            rotating: rs["metadata"]["annotations"][OUT_OF_ROTATION].is_string(),
             template: rs["spec"]["template"].clone(),
             revision: revision_of(&rs),
             revision_history: rs["metadata"]["annotations"][REVISION_HISTORY]
@@ -182,6 +189,7 @@ pub fn ensure_replicaset<H: Host>(
     }
     let mut template = rollout.spec.template.clone().unwrap_or_else(|| json!({}));
     template["metadata"]["labels"][HASH_LABEL] = json!(hash);
+    template["metadata"]["labels"][ROTATION_LABEL] = json!(IN_ROTATION);
     let mut selector = rollout.spec.selector.clone().unwrap_or_else(|| json!({}));
     selector["matchLabels"][HASH_LABEL] = json!(hash);
     let mut owner = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": rollout.metadata.name, "controller": true});
@@ -240,6 +248,13 @@ pub fn note_revision<H: Host>(
     patch_replicaset(host, namespace(rollout), &current.name, &body)
 }
 
+/// Marks a ReplicaSet as having `count` pods out of rotation (0 clears the mark).
+pub fn mark_rotation<H: Host>(host: &mut H, ns: &str, rs: &ReplicaSet, count: usize) -> Result<()> {
+    let value = (count > 0).then(|| count.to_string());
+    let body = json!({"metadata": {"annotations": {OUT_OF_ROTATION: value}}});
+    patch_replicaset(host, ns, &rs.name, &body)
+}
+
 fn patch_replicaset<H: Host>(host: &mut H, ns: &str, name: &str, body: &Value) -> Result<()> {
     host.patch(
         &replicaset_kind(),
@@ -275,21 +290,71 @@ pub fn selector_string(selector: &Value) -> Option<String> {
     })
 }
 
-/// The pod-template hash a Service selects, if any.
-pub fn selected_hash<H: Host>(host: &mut H, ns: &str, service: &str) -> Result<Option<String>> {
+/// A Service's selector, as JSON (`null` when it has none).
+fn selector_of<H: Host>(host: &mut H, ns: &str, service: &str) -> Result<Value> {
     let svc: Value = serde_json::from_str(&host.get(&service_kind(), ns, service)?)
         .map_err(|e| HostError::Invalid(format!("Service from the host is not JSON: {e}")))?;
-    Ok(svc["spec"]["selector"][HASH_LABEL]
+    Ok(svc["spec"]["selector"].clone())
+}
+
+/// The pod-template hash a Service selects, if any.
+pub fn selected_hash<H: Host>(host: &mut H, ns: &str, service: &str) -> Result<Option<String>> {
+    Ok(selector_of(host, ns, service)?[HASH_LABEL]
         .as_str()
         .map(str::to_string))
 }
 
-/// Points a Service at the pods of `hash`; writes nothing when it already does.
-pub fn select<H: Host>(host: &mut H, ns: &str, service: &str, hash: &str) -> Result<bool> {
-    if selected_hash(host, ns, service)?.as_deref() == Some(hash) {
+/// Points a Service at the pods of `hash`, and at those of them in rotation when their
+/// ReplicaSet (in `sets`) labels its pods for it; writes nothing when it already does.
+pub fn select<H: Host>(
+    host: &mut H,
+    ns: &str,
+    service: &str,
+    hash: &str,
+    sets: &[ReplicaSet],
+) -> Result<bool> {
+    write_selector(host, ns, service, Some(hash), rotation_of(sets, &[hash]))
+}
+
+/// Points a Service at the pods of every ReplicaSet in `hashes` at once, for a switch with no
+/// gap: its selector loses the pod-template hash (and keeps the rotation label only when all
+/// of them carry it); writes nothing when it already does.
+pub fn select_all<H: Host>(
+    host: &mut H,
+    ns: &str,
+    service: &str,
+    hashes: &[&str],
+    sets: &[ReplicaSet],
+) -> Result<bool> {
+    write_selector(host, ns, service, None, rotation_of(sets, hashes))
+}
+
+/// `in` when every ReplicaSet of `hashes` labels its pods for rotation.
+fn rotation_of(sets: &[ReplicaSet], hashes: &[&str]) -> Option<&'static str> {
+    hashes
+        .iter()
+        .all(|h| {
+            sets.iter()
+                .find(|r| r.hash == *h)
+                .is_some_and(|r| carries_rotation(&r.template))
+        })
+        .then_some(IN_ROTATION)
+}
+
+/// Sets the hash and rotation keys of a Service's selector (None removes one); writes nothing
+/// when they already are so.
+fn write_selector<H: Host>(
+    host: &mut H,
+    ns: &str,
+    service: &str,
+    hash: Option<&str>,
+    rotation: Option<&str>,
+) -> Result<bool> {
+    let selector = selector_of(host, ns, service)?;
+    if selector[HASH_LABEL].as_str() == hash && selector[ROTATION_LABEL].as_str() == rotation {
         return Ok(false);
     }
-    let body = json!({"spec": {"selector": {HASH_LABEL: hash}}});
+    let body = json!({"spec": {"selector": {HASH_LABEL: hash, ROTATION_LABEL: rotation}}});
     host.patch(
         &service_kind(),
         ns,

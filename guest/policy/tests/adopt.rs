@@ -138,6 +138,7 @@ fn set(name: &str, hash: &str, template: Value) -> ReplicaSet {
         replicas: 5,
         available: 5,
         scale_down_at: None,
+        rotating: false,
         template,
         revision: 1,
         revision_history: None,

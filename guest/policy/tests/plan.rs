@@ -85,3 +85,17 @@ fn set_canary_scale_overrides_the_count() {
         [(0, 3), (10, 3), (10, 3), (10, 1), (60, 6), (100, 10)]
     );
 }
+
+#[test]
+fn a_shift_needs_healthy_targets_for_its_share_but_never_more_than_the_pods_there() {
+    use albatross_policy::health::healthy_needed;
+    assert_eq!(healthy_needed(5, 50, 5), 3);
+    assert_eq!(healthy_needed(5, 100, 5), 5);
+    assert_eq!(
+        healthy_needed(5, 100, 2),
+        2,
+        "setCanaryScale keeps fewer pods"
+    );
+    assert_eq!(healthy_needed(5, 1, 5), 1);
+    assert_eq!(healthy_needed(5, 50, 0), 1, "at least one, always");
+}

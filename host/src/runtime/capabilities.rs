@@ -12,7 +12,8 @@
 //! | ReplicaSet (apps/v1) | get, list, create, patch (also `scale`), delete |
 //! | Service (v1) | get, list, patch |
 //! | Ingress (networking.k8s.io/v1) | get, list, patch (annotations as above, `spec.rules`; `metadata.resourceVersion` as a precondition) |
-//! | Pod, Endpoints (v1), EndpointSlice (discovery.k8s.io/v1), TargetGroupBinding | get, list |
+//! | Pod (v1) | get, list, merge patch of the `albatross.io/rotation` label and the `controller.kubernetes.io/pod-deletion-cost` annotation only |
+//! | Endpoints (v1), EndpointSlice (discovery.k8s.io/v1), TargetGroupBinding | get, list |
 //! | Event | record-event, on the Rollout being reconciled |
 
 use std::sync::LazyLock;
@@ -21,6 +22,7 @@ use albatross_policy::HostError;
 use albatross_policy::host::{Event, Level, ObjectKind, PatchType};
 use albatross_policy::managed::{ALBATROSS_MANAGED, LEGACY_MANAGED_ACTIONS, MANAGED_ANNOTATIONS};
 use albatross_policy::reconcile::Settings;
+use albatross_policy::rotation::{DELETION_COST, ROTATION_LABEL};
 use albatross_policy::spec::{DEFAULT_ANNOTATION_PREFIX, namespace_of};
 use async_trait::async_trait;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -206,7 +208,8 @@ impl Guarded {
             ("v1", "Service") | ("networking.k8s.io/v1", "Ingress") => {
                 &[Verb::Get, Verb::List, Verb::Patch]
             }
-            ("v1", "Pod") | ("v1", "Endpoints") | ("discovery.k8s.io/v1", "EndpointSlice") => {
+            ("v1", "Pod") => &[Verb::Get, Verb::List, Verb::Patch],
+            ("v1", "Endpoints") | ("discovery.k8s.io/v1", "EndpointSlice") => {
                 &[Verb::Get, Verb::List]
             }
             (api, "TargetGroupBinding") if api == self.scope.target_group_binding_api_version => {
@@ -277,8 +280,7 @@ impl Guarded {
         patch_type: PatchType,
         patch: &str,
     ) -> Result<(), HostError> {
-        let body: Value = serde_json::from_str(patch)
-            .map_err(|e| HostError::Invalid(format!("Ingress patch is not JSON: {e}")))?;
+        let body = patch_body(kind, patch)?;
         let mut bad = Vec::new();
         match patch_type {
             PatchType::Merge | PatchType::StrategicMerge => {
@@ -327,6 +329,21 @@ impl Guarded {
                 }
             }
         }
+        let rule = format!(
+            "a module may write only annotations under {}/, the managed-annotation bookkeeping and spec.rules",
+            self.scope.annotation_prefix
+        );
+        self.refuse_writes(kind, ns, &bad, &rule)
+    }
+
+    /// Refuses a patch that writes the fields `bad` (none: lets it through), saying the rule.
+    fn refuse_writes(
+        &self,
+        kind: &ObjectKind,
+        ns: &str,
+        bad: &[String],
+        rule: &str,
+    ) -> Result<(), HostError> {
         if bad.is_empty() {
             return Ok(());
         }
@@ -334,13 +351,57 @@ impl Guarded {
             kind,
             Verb::Patch,
             ns,
-            format!(
-                "writes {} (a module may write only annotations under {}/, the managed-annotation bookkeeping and spec.rules)",
-                bad.join(", "),
-                self.scope.annotation_prefix
-            ),
+            format!("writes {} ({rule})", bad.join(", ")),
         )
     }
+
+    /// Checks what a Pod patch writes: only the rotation label and the deletion cost, the two
+    /// fields that take a pod out of rotation before a scale-down (a merge patch).
+    fn check_pod_patch(
+        &self,
+        kind: &ObjectKind,
+        ns: &str,
+        patch_type: PatchType,
+        patch: &str,
+    ) -> Result<(), HostError> {
+        let body = patch_body(kind, patch)?;
+        let mut bad = Vec::new();
+        if patch_type == PatchType::Json {
+            bad.push("a JSON patch".to_string());
+        }
+        for (key, value) in body.as_object().into_iter().flatten() {
+            if key != "metadata" {
+                bad.push(key.clone());
+                continue;
+            }
+            for (k, v) in value.as_object().into_iter().flatten() {
+                let allowed = match k.as_str() {
+                    "resourceVersion" => continue,
+                    "labels" => ROTATION_LABEL,
+                    "annotations" => DELETION_COST,
+                    _ => {
+                        bad.push(format!("metadata.{k}"));
+                        continue;
+                    }
+                };
+                for f in v.as_object().into_iter().flatten().map(|(f, _)| f) {
+                    if f != allowed {
+                        bad.push(format!("metadata.{k}[{f}]"));
+                    }
+                }
+            }
+        }
+        let rule = format!(
+            "a module may write only the {ROTATION_LABEL} label and the {DELETION_COST} annotation of a pod, in a merge patch"
+        );
+        self.refuse_writes(kind, ns, &bad, &rule)
+    }
+}
+
+/// A patch's body as JSON, or the error that names the kind.
+fn patch_body(kind: &ObjectKind, patch: &str) -> Result<Value, HostError> {
+    serde_json::from_str(patch)
+        .map_err(|e| HostError::Invalid(format!("{} patch is not JSON: {e}", kind.kind)))
 }
 
 #[async_trait]
@@ -382,6 +443,9 @@ impl Cluster for Guarded {
         self.check(kind, Verb::Patch, ns, subresource)?;
         if kind.kind == "Ingress" {
             self.check_ingress_patch(kind, ns, patch_type, patch_json)?;
+        }
+        if kind.kind == "Pod" {
+            self.check_pod_patch(kind, ns, patch_type, patch_json)?;
         }
         self.inner
             .patch(kind, ns, name, patch_type, patch_json, subresource)

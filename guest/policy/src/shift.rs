@@ -1,0 +1,137 @@
+//! Weight shifts of a canary Rollout: writing a canary weight, only once the side whose share
+//! grows has the healthy targets for it (`health`), verifying that the load balancer carries
+//! it, and the weight to hold on the way back down while the stable has too few pods.
+
+use crate::error::Result;
+use crate::health::{Growing, Side};
+use crate::host::Host;
+use crate::pingpong::service_roles;
+use crate::reconcile::{Pass, VERIFY_RETRY_MS};
+use crate::spec::{CanaryStrategy, Rollout};
+use crate::traffic::{header_routes_at, verify_all, write_traffic};
+use crate::workload::namespace;
+
+/// The canary weight to hold on the way down from `current` to `target` (abort, or a step
+/// with less weight): the setWeight steps up to `idx` walked back from the last, the first
+/// below `current` and above `target` that the stable can serve (`fits`); `current` when none
+/// can.
+pub(crate) fn walk_back(
+    canary: &CanaryStrategy,
+    idx: usize,
+    current: u32,
+    target: u32,
+    fits: impl Fn(u32) -> bool,
+) -> u32 {
+    let upto = idx.saturating_add(1).min(canary.steps.len());
+    canary.steps[..upto]
+        .iter()
+        .rev()
+        .filter_map(|s| s.set_weight)
+        .map(|w| u32::try_from(w.clamp(0, 100)).unwrap_or(0))
+        .filter(|&w| w < current && w > target)
+        .find(|&w| fits(w))
+        .unwrap_or(current)
+}
+
+impl Pass {
+    /// Writes the weight, verifies it (unless verification is off) and records both. Returns
+    /// whether the load balancer carries it. A new weight is written only once the side whose
+    /// share grows has the healthy targets for it (`health`); `sides` are the canary's and
+    /// the stable's sides.
+    pub(crate) fn shift<H: Host>(
+        &mut self,
+        host: &mut H,
+        view: &Rollout,
+        weight: u32,
+        idx: usize,
+        sides: (Side<'_>, Side<'_>),
+    ) -> Result<bool> {
+        if let Some(why) = self.shift_unsafe(host, view, weight, sides)? {
+            self.waiting(
+                format!("before canary weight {weight}: {why}"),
+                VERIFY_RETRY_MS,
+            );
+            return Ok(false);
+        }
+        write_traffic(
+            host,
+            view,
+            weight,
+            &header_routes_at(view, idx),
+            &self.settings,
+        )?;
+        if !self.settings.verify {
+            self.record_weights(view, weight, true)?;
+            return Ok(true);
+        }
+        let verdicts = match verify_all(host, view, weight, &self.settings) {
+            Ok(v) => v,
+            Err(e) => {
+                self.record_weights(view, weight, false)?;
+                self.waiting(
+                    format!("waiting to verify canary weight {weight}: ELBv2 did not answer ({e})"),
+                    VERIFY_RETRY_MS,
+                );
+                return Ok(false);
+            }
+        };
+        let verified = verdicts.iter().all(|v| v.verified);
+        self.record_weights(view, weight, verified)?;
+        self.record_alb(&verdicts);
+        if !verified {
+            let why: Vec<&str> = verdicts
+                .iter()
+                .flat_map(|v| v.differences.iter().map(String::as_str))
+                .collect();
+            self.waiting(
+                format!(
+                    "waiting for the load balancer to carry canary weight {weight}: {}",
+                    why.join("; ")
+                ),
+                VERIFY_RETRY_MS,
+            );
+        }
+        Ok(verified)
+    }
+
+    /// Why writing canary `weight` now would send traffic where no healthy target waits for
+    /// it, if it would (see `health`); None when the weight is already written, or with
+    /// verification off.
+    fn shift_unsafe<H: Host>(
+        &self,
+        host: &mut H,
+        view: &Rollout,
+        weight: u32,
+        (canary, stable): (Side<'_>, Side<'_>),
+    ) -> Result<Option<String>> {
+        let Some(current) = self.status.canary.weights.as_ref().map(|w| w.canary.weight) else {
+            return Ok(None);
+        };
+        if !self.settings.verify || current == weight {
+            return Ok(None);
+        }
+        let roles = service_roles(view)?;
+        let alb = self.status.alb.as_ref();
+        let growing = if weight > current {
+            Growing {
+                service: &roles.canary_service,
+                share: weight,
+                side: canary,
+                verified_group: alb
+                    .and_then(|a| a.canary_target_group.as_ref())
+                    .map(|g| g.arn.clone()),
+            }
+        } else {
+            Growing {
+                service: &roles.stable_service,
+                share: 100 - weight,
+                side: stable,
+                verified_group: alb
+                    .and_then(|a| a.stable_target_group.as_ref())
+                    .map(|g| g.arn.clone()),
+            }
+        };
+        let replicas = view.spec.replicas_or_default();
+        self.unhealthy_for(host, namespace(view), replicas, growing)
+    }
+}
