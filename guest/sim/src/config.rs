@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 pub struct WorldConfig {
     /// Seconds from a pod's creation until its container runs.
     pub pod_start_seconds: u64,
+    /// Seconds a deleted pod keeps serving (its preStop hook) after it leaves its endpoints;
+    /// 0, the default, is the worst case: it stops at once.
+    pub pre_stop_seconds: u64,
     /// Seconds the AWS Load Balancer Controller takes to apply an Ingress change to the ALB.
     pub lb_controller_lag_seconds: u64,
     /// Seconds from an endpoint change until the controller registers or deregisters targets.
@@ -31,6 +34,7 @@ impl Default for WorldConfig {
     fn default() -> Self {
         WorldConfig {
             pod_start_seconds: 5,
+            pre_stop_seconds: 0,
             lb_controller_lag_seconds: 2,
             registration_lag_seconds: 3,
             health_check_seconds: 5,

@@ -443,11 +443,7 @@ impl World {
                 NODES.iter().map(|n| n.to_string()).collect()
             };
             let serving_ids: std::collections::BTreeSet<String> = if self.config.ip_mode() {
-                self.pods
-                    .values()
-                    .filter(|p| now >= p.created + self.config.pod_start_seconds)
-                    .map(|p| p.ip.clone())
-                    .collect()
+                self.running_ips()
             } else if self.endpoint_ips(&tg.namespace, &tg.service).0.is_empty() {
                 Default::default()
             } else {

@@ -1,10 +1,12 @@
-//! The ReplicaSet controller (pods for each ReplicaSet, created and removed newest first, each
-//! with an IP and a start-up delay) and the endpoints controller (each Service's ready and
+//! The ReplicaSet controller (pods for each ReplicaSet, each with an IP and a start-up delay,
+//! removed in Kubernetes' order: not running, not Ready, lowest pod-deletion-cost, newest; a
+//! removed pod leaves its endpoints at once and serves on for `preStopSeconds`) and the endpoints controller (each Service's ready and
 //! not-ready pod IPs). Pods are Ready once running and, with readiness gates in IP mode, once
 //! their target is healthy.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use albatross_policy::rotation::DELETION_COST;
 use albatross_policy::spec::namespace_of;
 use serde_json::{Value, json};
 
@@ -23,21 +25,67 @@ pub struct PodSim {
     pub gated: bool,
 }
 
+/// A pod's place in the order of removal; see [`World::deletion_rank`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct DeletionRank {
+    running: bool,
+    ready: bool,
+    cost: i64,
+    newest_first: std::cmp::Reverse<(u64, u64)>,
+}
+
 fn pod_ip(n: u32) -> String {
     format!("10.1.{}.{}", n / 250, n % 250 + 1)
 }
 
 impl World {
-    /// Whether the pod with this IP has its container running.
+    /// Whether the pod with this IP has its container running (a deleted one, while its
+    /// `preStopSeconds` last).
     pub fn pod_running(&self, ip: &str) -> bool {
+        self.stopping
+            .get(ip)
+            .is_some_and(|until| self.now_s < *until)
+            || self
+                .pods
+                .values()
+                .any(|p| p.ip == ip && self.now_s >= p.created + self.config.pod_start_seconds)
+    }
+
+    /// The IPs of the pods whose containers run: started ones, and deleted ones still in
+    /// their preStop hook.
+    pub fn running_ips(&self) -> BTreeSet<String> {
         self.pods
             .values()
-            .any(|p| p.ip == ip && self.now_s >= p.created + self.config.pod_start_seconds)
+            .filter(|p| self.now_s >= p.created + self.config.pod_start_seconds)
+            .map(|p| p.ip.clone())
+            .chain(
+                self.stopping
+                    .iter()
+                    .filter(|(_, until)| self.now_s < **until)
+                    .map(|(ip, _)| ip.clone()),
+            )
+            .collect()
+    }
+
+    /// Deletes a pod: it leaves the API server (so its endpoints go) at once, and its
+    /// container keeps serving for `preStopSeconds` (0, the default, is the worst case).
+    fn delete_pod(&mut self, ns: &str, name: &str) {
+        let _ = self.store.delete("Pod", ns, name);
+        let Some(pod) = self.pods.remove(&(ns.to_string(), name.to_string())) else {
+            return;
+        };
+        let started = self.now_s >= pod.created + self.config.pod_start_seconds;
+        if started && self.config.pre_stop_seconds > 0 {
+            self.stopping
+                .insert(pod.ip, self.now_s + self.config.pre_stop_seconds);
+        }
     }
 
     /// Makes each ReplicaSet's pods match its replica count, then updates pod readiness and
     /// each ReplicaSet's status.
     pub(crate) fn reconcile_replicasets(&mut self) {
+        let now = self.now_s;
+        self.stopping.retain(|_, until| now < *until);
         let sets: Vec<Value> = self.store.list("ReplicaSet", "").collect();
         for rs in &sets {
             let ns = namespace_of(rs).to_string();
@@ -46,10 +94,13 @@ impl World {
                 .unwrap_or_default()
                 .to_string();
             let want = rs["spec"]["replicas"].as_u64().unwrap_or(0);
-            let mut mine: Vec<(u64, String)> = self
+            let owned: Vec<Value> = self
                 .store
                 .list("Pod", &ns)
                 .filter(|p| p["metadata"]["ownerReferences"][0]["name"] == json!(name))
+                .collect();
+            let mut mine: Vec<(u64, String)> = owned
+                .iter()
                 .filter_map(|p| {
                     let pname = p["metadata"]["name"].as_str()?.to_string();
                     let idx = pname.rsplit('-').next()?.parse().ok()?;
@@ -57,13 +108,24 @@ impl World {
                 })
                 .collect();
             mine.sort();
-            while (mine.len() as u64) > want {
-                if let Some((_, pname)) = mine.pop() {
-                    let _ = self.store.delete("Pod", &ns, &pname);
-                    self.pods.remove(&(ns.clone(), pname));
+            let mut next = mine.last().map_or(0, |(i, _)| i + 1);
+            if (mine.len() as u64) > want {
+                let excess = mine.len() - usize::try_from(want).unwrap_or(usize::MAX);
+                let mut ranked: Vec<(DeletionRank, String)> = owned
+                    .iter()
+                    .filter_map(|p| {
+                        Some((
+                            self.deletion_rank(p)?,
+                            p["metadata"]["name"].as_str()?.to_string(),
+                        ))
+                    })
+                    .collect();
+                ranked.sort();
+                for (_, pname) in ranked.into_iter().take(excess) {
+                    self.delete_pod(&ns, &pname);
+                    mine.retain(|(_, n)| *n != pname);
                 }
             }
-            let mut next = mine.last().map_or(0, |(i, _)| i + 1);
             while (mine.len() as u64) < want {
                 let pname = format!("{name}-{next}");
                 self.next_ip += 1;
@@ -108,6 +170,25 @@ impl World {
             let status = json!({"status": {"replicas": pods.len(), "readyReplicas": ready, "availableReplicas": ready}});
             let _ = self.store.patch("ReplicaSet", ns, name, &status);
         }
+    }
+
+    /// Where a pod stands in the ReplicaSet controller's order of removal (lowest first), as
+    /// Kubernetes ranks them: not yet running, then not Ready, then the lowest
+    /// `controller.kubernetes.io/pod-deletion-cost`, then the newest.
+    fn deletion_rank(&self, pod: &Value) -> Option<DeletionRank> {
+        let ns = namespace_of(pod).to_string();
+        let name = pod["metadata"]["name"].as_str()?;
+        let sim = self.pods.get(&(ns, name.to_string()))?;
+        let index: u64 = name.rsplit('-').next()?.parse().ok()?;
+        Some(DeletionRank {
+            running: self.pod_running(&sim.ip),
+            ready: pod["status"]["conditions"][0]["status"] == json!("True"),
+            cost: pod["metadata"]["annotations"][DELETION_COST]
+                .as_str()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0),
+            newest_first: std::cmp::Reverse((sim.created, index)),
+        })
     }
 
     fn readiness_gate_for(&self, ns: &str, pod_labels: &BTreeMap<String, String>) -> bool {

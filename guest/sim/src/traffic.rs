@@ -1,15 +1,17 @@
 //! Traffic accounting: every simulated second, each ALB's requests are split by its rules'
 //! weights among target groups and spread over their targets the way an ALB does (healthy
-//! targets only; all registered ones when none is healthy). A request that lands on a target
-//! whose pod is not serving, or on a target group with no targets, is lost — the 502s and 503s
-//! a premature scale-down causes.
+//! targets only; all registered ones only when every one is unhealthy, the ALB's fail-open; a
+//! group with only `initial` or `draining` targets answers 503). A request that lands on a
+//! target whose pod is not serving, or on a target group with no target to route to, is lost:
+//! the 502s and 503s of a premature scale-down or of a shift onto targets still in health
+//! checks.
 
 use std::collections::BTreeMap;
 
 use albatross_policy::elb::TargetHealthState;
 use serde::{Deserialize, Serialize};
 
-use crate::lbc::NODES;
+use crate::lbc::{NODES, TgSim};
 use crate::world::World;
 
 /// One second of traffic on one ALB.
@@ -26,6 +28,33 @@ pub struct TrafficSample {
     pub requests: f64,
     /// Requests that reached no serving pod.
     pub lost: f64,
+}
+
+/// The targets an ALB sends a target group's requests to: its `healthy` ones; when none is
+/// healthy and every registered one is `unhealthy`, all of them (the ALB fails open); else
+/// none, and the requests get a 503 (a group with only `initial` or `draining` targets).
+pub fn routable(tg: &TgSim) -> Vec<&String> {
+    let with = |state: TargetHealthState| -> Vec<&String> {
+        tg.targets
+            .iter()
+            .filter(|(_, t)| t.state == state)
+            .map(|(id, _)| id)
+            .collect()
+    };
+    let healthy = with(TargetHealthState::Healthy);
+    if !healthy.is_empty() {
+        return healthy;
+    }
+    let registered = tg
+        .targets
+        .values()
+        .filter(|t| !t.state.is_leaving() && t.state != TargetHealthState::Unused)
+        .count();
+    let unhealthy = with(TargetHealthState::Unhealthy);
+    if registered > 0 && unhealthy.len() == registered {
+        return unhealthy;
+    }
+    Vec::new()
 }
 
 impl World {
@@ -85,23 +114,7 @@ impl World {
                         if requests == 0.0 {
                             continue;
                         }
-                        let healthy: Vec<&String> = tg
-                            .targets
-                            .iter()
-                            .filter(|(_, t)| t.state == TargetHealthState::Healthy)
-                            .map(|(id, _)| id)
-                            .collect();
-                        let eligible: Vec<&String> = if healthy.is_empty() {
-                            tg.targets
-                                .iter()
-                                .filter(|(_, t)| {
-                                    !t.state.is_leaving() && t.state != TargetHealthState::Unused
-                                })
-                                .map(|(id, _)| id)
-                                .collect()
-                        } else {
-                            healthy
-                        };
+                        let eligible = routable(tg);
                         if eligible.is_empty() {
                             sample.lost += requests;
                             continue;

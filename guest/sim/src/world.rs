@@ -42,6 +42,8 @@ pub struct World {
     pub store: Store,
     /// Pods by (namespace, name).
     pub pods: BTreeMap<(String, String), PodSim>,
+    /// Deleted pods still serving through their preStop hook: IP → the second they stop.
+    pub stopping: BTreeMap<String, u64>,
     /// The last pod IP handed out.
     pub next_ip: u32,
     /// The ELBv2 account.
