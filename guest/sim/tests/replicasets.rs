@@ -1,7 +1,8 @@
 //! The simulated ReplicaSet and endpoints controllers on their own: a scale-down removes pods
 //! in Kubernetes' order (lowest pod-deletion-cost first among Ready pods, else the newest), and
 //! a pod whose labels a Service no longer selects leaves the Service's endpoints and then its
-//! target group, while it keeps running.
+//! target group, while it keeps running; a deleted pod serves through its preStop hook; and a
+//! selector move is not symmetric: the old targets drain while the new ones are `initial`.
 
 use albatross_policy::elb::TargetHealthState;
 use albatross_sim::{World, WorldConfig};
@@ -148,4 +149,43 @@ fn a_deleted_pod_leaves_its_endpoints_at_once_and_serves_through_its_pre_stop_ho
         run(&mut w, pre_stop);
         assert!(!w.pod_running(&leaving), "stopped after {pre_stop} s");
     }
+}
+
+#[test]
+fn a_selector_move_drains_the_old_targets_while_the_new_are_in_health_checks() {
+    let mut w = world(2);
+    let rs_b = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "web-b", "namespace": "shop", "ownerReferences": [{"kind": "Rollout", "name": "web"}]},
+        "spec": {"replicas": 2, "template": {"metadata": {"labels": {"app": "web", "v": "b"}}}}});
+    w.store.put("ReplicaSet", rs_b).unwrap();
+    run(&mut w, 40);
+    let old = ip(&w, "web-a-0");
+    let new = ip(&w, "web-b-0");
+    assert_eq!(state(&w, &old), Some(TargetHealthState::Healthy));
+    assert_eq!(state(&w, &new), None, "not selected, not registered");
+    w.store
+        .patch(
+            "Service",
+            "shop",
+            "web",
+            &json!({"spec": {"selector": {"albatross.io/rotation": null, "v": "b"}}}),
+        )
+        .unwrap();
+    let lost_before = w.requests_lost();
+    let (lag, hc, drain) = (
+        w.config.registration_lag_seconds,
+        w.config.health_check_seconds,
+        w.config.deregistration_delay_seconds,
+    );
+    run(&mut w, lag + 1);
+    assert_eq!(state(&w, &old), Some(TargetHealthState::Draining));
+    assert_eq!(state(&w, &new), Some(TargetHealthState::Initial));
+    run(&mut w, hc);
+    assert_eq!(state(&w, &new), Some(TargetHealthState::Healthy));
+    assert!(
+        w.requests_lost() > lost_before,
+        "between the two, the group had no target to route to: 503s"
+    );
+    run(&mut w, drain);
+    assert_eq!(state(&w, &old), None, "drained and gone");
 }
