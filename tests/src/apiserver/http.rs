@@ -17,10 +17,11 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
+use super::kinds::kind_of_plural;
 use super::patch::PatchKind;
 use super::path::{ResourcePath, parse};
 use super::selector::Selector;
-use super::store::{ApiError, kind_of_plural};
+use super::store::ApiError;
 use super::{FaultAnswer, Shared};
 
 /// How often an idle watch with bookmarks gets one.

@@ -11,6 +11,7 @@
 
 pub mod error;
 pub mod http;
+pub mod kinds;
 pub mod patch;
 pub mod path;
 pub mod selector;

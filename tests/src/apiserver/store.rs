@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 pub use super::error::ApiError;
+use super::kinds::{has_status, kind_of_plural};
 use super::patch::{self, PatchKind};
 use super::path::ResourcePath;
 use super::selector::Selector;
@@ -60,50 +61,6 @@ impl Change {
         };
         Some(json!({"type": kind, "object": self.object}))
     }
-}
-
-/// The kind of a well-known plural, for list kinds and new collections.
-pub fn kind_of_plural(plural: &str) -> String {
-    let known = [
-        ("rollouts", "Rollout"),
-        ("replicasets", "ReplicaSet"),
-        ("services", "Service"),
-        ("ingresses", "Ingress"),
-        ("pods", "Pod"),
-        ("endpoints", "Endpoints"),
-        ("endpointslices", "EndpointSlice"),
-        ("targetgroupbindings", "TargetGroupBinding"),
-        ("events", "Event"),
-        ("leases", "Lease"),
-        ("namespaces", "Namespace"),
-        ("configmaps", "ConfigMap"),
-    ];
-    known
-        .iter()
-        .find(|(p, _)| *p == plural)
-        .map(|(_, k)| k.to_string())
-        .unwrap_or_else(|| {
-            let mut k = plural.trim_end_matches('s').to_string();
-            if let Some(first) = k.get_mut(0..1) {
-                first.make_ascii_uppercase();
-            }
-            k
-        })
-}
-
-/// Whether a collection has the status subresource (writes to the object leave its status
-/// alone, and `/status` writes change nothing else).
-fn has_status(plural: &str) -> bool {
-    matches!(
-        plural,
-        "rollouts"
-            | "replicasets"
-            | "deployments"
-            | "services"
-            | "ingresses"
-            | "pods"
-            | "targetgroupbindings"
-    )
 }
 
 /// An object's place in its collection: (namespace, name).
@@ -209,17 +166,7 @@ impl State {
         namespace: &str,
         f: impl FnMut(&Value) -> T,
     ) -> Vec<T> {
-        self.collections
-            .get(collection)
-            .map(|c| {
-                c.objects
-                    .iter()
-                    .filter(|((ns, _), _)| ns == namespace)
-                    .map(|(_, o)| o)
-                    .map(f)
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.stored(collection, Some(namespace)).map(f).collect()
     }
 
     /// Every object of a collection in `namespace` (None: all) that `selector` selects.
@@ -229,18 +176,24 @@ impl State {
         namespace: Option<&str>,
         selector: &Selector,
     ) -> Vec<Value> {
+        self.stored(collection, namespace)
+            .filter(|o| selector.matches(o))
+            .cloned()
+            .collect()
+    }
+
+    /// The stored objects of a collection in `namespace` (None: all), by reference.
+    fn stored<'a>(
+        &'a self,
+        collection: &str,
+        namespace: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Value> + 'a {
         self.collections
             .get(collection)
-            .map(|c| {
-                c.objects
-                    .iter()
-                    .filter(|((ns, _), _)| namespace.is_none_or(|n| n == ns))
-                    .map(|(_, o)| o)
-                    .filter(|o| selector.matches(o))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|c| c.objects.iter())
+            .filter(move |((ns, _), _)| namespace.is_none_or(|n| n == ns))
+            .map(|(_, o)| o)
     }
 
     fn commit(&mut self, path: &ResourcePath, key: Key, old: Option<Value>, new: Option<Value>) {
