@@ -88,6 +88,16 @@ pub fn simulate(scenario: &Scenario, way: Way, verify: bool) -> Trace {
     }
 }
 
+/// The seconds at which Events with this reason were recorded.
+pub fn events_at(trace: &Trace, reason: &str) -> Vec<u64> {
+    trace
+        .events
+        .iter()
+        .filter(|e| e.reason == reason)
+        .map(|e| e.t)
+        .collect()
+}
+
 /// The world of a scenario run the given way (verification on) up to and including second
 /// `until`.
 pub fn partial(scenario: &Scenario, way: Way, until: u64) -> albatross_sim::World {

@@ -5,7 +5,7 @@
 use albatross::backend::manifests::read_manifests;
 use albatross::commands::lint::lint_manifests;
 use albatross_sim::runner::Trace;
-use albatross_tests::{Way, scenario, simulate};
+use albatross_tests::{Way, events_at as at, scenario, simulate};
 use serde_json::json;
 
 fn wasm(name: &str) -> Trace {
@@ -23,16 +23,6 @@ fn verified_weights(trace: &Trace) -> Vec<u64> {
         }
     }
     out
-}
-
-/// The seconds at which Events with this reason were recorded.
-fn at(trace: &Trace, reason: &str) -> Vec<u64> {
-    trace
-        .events
-        .iter()
-        .filter(|e| e.reason == reason)
-        .map(|e| e.t)
-        .collect()
 }
 
 fn action(trace: &Trace, ingress: &str, key: &str) -> String {

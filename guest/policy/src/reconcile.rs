@@ -106,6 +106,10 @@ pub fn validate_outcome(out: &Outcome) -> std::result::Result<(), String> {
 /// host waits for before it lets the Rollout go.
 pub const TRAFFIC_RELEASED: &str = "TrafficReleased";
 
+/// The finalizer a host puts on every Rollout it manages, so that deletion gives the traffic
+/// back to the stable version first; it comes off on the [`TRAFFIC_RELEASED`] Event.
+pub const FINALIZER: &str = "albatross.io/traffic";
+
 /// The status message of a Rollout paused by hand (`spec.paused`), as Argo writes it.
 pub const MANUALLY_PAUSED: &str = "manually paused";
 

@@ -86,6 +86,15 @@ pub enum Fault {
         /// End.
         to: u64,
     },
+    /// The AWS Load Balancer Controller's own ELBv2 calls are throttled: its ModifyRule
+    /// fails and is retried, so an Ingress change reaches the ALB only after `to`; target
+    /// registration goes on.
+    LbcThrottling {
+        /// Start.
+        from: u64,
+        /// End.
+        to: u64,
+    },
     /// Every cluster write from the strategy fails with a conflict.
     ApiConflicts {
         /// Start.
@@ -101,6 +110,7 @@ impl Fault {
             Fault::LbControllerDown { from, to }
             | Fault::RegistrationDelay { from, to, .. }
             | Fault::ElbThrottling { from, to }
+            | Fault::LbcThrottling { from, to }
             | Fault::ApiConflicts { from, to } => (*from, *to),
         }
     }
@@ -141,6 +151,13 @@ impl Faults {
         self.0
             .iter()
             .any(|f| matches!(f, Fault::ElbThrottling { .. }) && f.active(t))
+    }
+
+    /// The LB controller's ELBv2 calls are throttled at `t`.
+    pub fn lbc_throttled(&self, t: u64) -> bool {
+        self.0
+            .iter()
+            .any(|f| matches!(f, Fault::LbcThrottling { .. }) && f.active(t))
     }
 
     /// Cluster writes conflict at `t`.

@@ -1,7 +1,8 @@
 //! The strategy's imports, answered by the world: the cluster calls on the store (with the
 //! conflict fault), the ELBv2 describe calls on the simulated ALBs (with the throttling fault),
-//! the simulated clock, and the log. [`SharedWorld`] lets a wasm store and the runner share one
-//! world.
+//! paged and batched over `elbv2_api.rs` as the real host pages and batches over AWS, each page
+//! or batch one call in the counts; the simulated clock, and the log. [`SharedWorld`] lets a
+//! wasm store and the runner share one world.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -12,6 +13,8 @@ use albatross_policy::elb::{
 use albatross_policy::host::{Event, EventType, Host, Level, ObjectKind, PatchType};
 use serde_json::Value;
 
+use crate::elbv2_api::{MAX_IDS, Page};
+use crate::lbc::Elb;
 use crate::world::World;
 
 fn parse(json: &str) -> Result<Value, HostError> {
@@ -37,6 +40,26 @@ impl World {
             )));
         }
         Ok(())
+    }
+
+    /// Every page of one describe request, each page one counted (and throttled) call, as the
+    /// real host follows `NextMarker`.
+    fn every_page<T>(
+        &mut self,
+        api: &str,
+        request: impl Fn(&Elb, Option<&str>) -> Result<Page<T>, HostError>,
+    ) -> Result<Vec<T>, HostError> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            self.elb_call(api)?;
+            let page = request(&self.elb, marker.as_deref())?;
+            out.extend(page.items);
+            match page.next_marker {
+                Some(next) => marker = Some(next),
+                None => return Ok(out),
+            }
+        }
     }
 }
 
@@ -87,6 +110,7 @@ impl Host for World {
 
     fn delete(&mut self, kind: &ObjectKind, ns: &str, name: &str) -> Result<(), HostError> {
         self.write_allowed(&format!("delete {} {ns}/{name}", kind.kind))?;
+        self.garbage = true;
         self.store.delete(&kind.kind, ns, name)
     }
 
@@ -111,27 +135,21 @@ impl Host for World {
         names: &[String],
         arns: &[String],
     ) -> Result<Vec<LoadBalancer>, HostError> {
-        self.elb_call("DescribeLoadBalancers")?;
-        let all = names.is_empty() && arns.is_empty();
-        let found: Vec<LoadBalancer> = self
-            .elb
-            .albs
-            .values()
-            .filter(|a| all || names.contains(&a.lb.name) || arns.contains(&a.lb.arn))
-            .map(|a| a.lb.clone())
+        let mut requests: Vec<(&[String], &[String])> = names
+            .chunks(MAX_IDS)
+            .map(|c| (c, &[][..]))
+            .chain(arns.chunks(MAX_IDS).map(|c| (&[][..], c)))
             .collect();
-        if !all && found.is_empty() {
-            return Err(HostError::NotFound(format!(
-                "LoadBalancerNotFound: {}",
-                names
-                    .iter()
-                    .chain(arns)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+        if requests.is_empty() {
+            requests.push((&[], &[]));
         }
-        Ok(found)
+        let mut out = Vec::new();
+        for (names, arns) in requests {
+            out.extend(self.every_page("DescribeLoadBalancers", |elb, marker| {
+                elb.describe_load_balancers_page(names, arns, marker)
+            })?);
+        }
+        Ok(out)
     }
 
     fn describe_listeners(&mut self, lb: &str) -> Result<Vec<Listener>, HostError> {
@@ -146,13 +164,9 @@ impl Host for World {
     }
 
     fn describe_rules(&mut self, listener: &str) -> Result<Vec<Rule>, HostError> {
-        self.elb_call("DescribeRules")?;
-        self.elb
-            .albs
-            .values()
-            .find(|a| a.listener.arn == listener)
-            .map(|a| a.rules.clone())
-            .ok_or_else(|| HostError::NotFound(format!("ListenerNotFound: {listener}")))
+        self.every_page("DescribeRules", |elb, marker| {
+            elb.describe_rules_page(listener, marker)
+        })
     }
 
     fn describe_target_groups(
@@ -160,40 +174,27 @@ impl Host for World {
         lb: Option<&str>,
         arns: &[String],
     ) -> Result<Vec<TargetGroup>, HostError> {
-        self.elb_call("DescribeTargetGroups")?;
-        Ok(self
-            .elb
-            .target_groups
-            .values()
-            .filter(|t| lb.is_none_or(|lb| t.tg.load_balancer_arns.iter().any(|a| a == lb)))
-            .filter(|t| arns.is_empty() || arns.contains(&t.tg.arn))
-            .map(|t| t.tg.clone())
-            .collect())
+        let batches: Vec<&[String]> = if arns.is_empty() {
+            vec![&[]]
+        } else {
+            arns.chunks(MAX_IDS).collect()
+        };
+        let mut out = Vec::new();
+        for batch in batches {
+            out.extend(self.every_page("DescribeTargetGroups", |elb, marker| {
+                elb.describe_target_groups_page(lb, batch, marker)
+            })?);
+        }
+        Ok(out)
     }
 
     fn describe_tags(&mut self, arns: &[String]) -> Result<Vec<ResourceTags>, HostError> {
-        self.elb_call("DescribeTags")?;
-        Ok(arns
-            .iter()
-            .filter_map(|a| {
-                let tags = self
-                    .elb
-                    .target_groups
-                    .get(a)
-                    .map(|t| t.tags.clone())
-                    .or_else(|| {
-                        self.elb
-                            .albs
-                            .values()
-                            .find(|x| &x.lb.arn == a)
-                            .map(|_| Vec::new())
-                    })?;
-                Some(ResourceTags {
-                    resource_arn: a.clone(),
-                    tags,
-                })
-            })
-            .collect())
+        let mut out = Vec::new();
+        for batch in arns.chunks(MAX_IDS) {
+            self.elb_call("DescribeTags")?;
+            out.extend(self.elb.describe_tags_request(batch)?);
+        }
+        Ok(out)
     }
 
     fn describe_target_health(&mut self, arn: &str) -> Result<Vec<TargetHealth>, HostError> {

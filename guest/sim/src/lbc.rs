@@ -7,7 +7,7 @@
 //! tags them; pod IPs (IP mode) or nodes (instance mode) are registered after a lag, turn
 //! healthy after health checks, drain when deregistered, and a target group no rule forwards to
 //! stays `unused`. Each target group gets a TargetGroupBinding object, as the real controller
-//! creates one.
+//! creates one. While its own ELBv2 calls are throttled (`lbcThrottling`), rule changes wait.
 
 use std::collections::BTreeMap;
 
@@ -42,6 +42,9 @@ pub struct AlbSim {
     pub applied_version: Option<String>,
     /// A newer resourceVersion and the second it was first seen.
     pub seen: Option<(String, u64)>,
+    /// Whether the controller's ModifyRule for the change waiting is being throttled (its
+    /// Warning Event is recorded once).
+    pub throttled: bool,
 }
 
 /// A registered target.
@@ -232,6 +235,7 @@ impl World {
                 rules: Vec::new(),
                 applied_version: None,
                 seen: None,
+                throttled: false,
             },
         );
         let status = json!({"status": {"loadBalancer": {"ingress": [{"hostname": dns}]}}});
@@ -399,6 +403,19 @@ impl World {
             if !due {
                 continue;
             }
+            if self.faults.lbc_throttled(self.now_s) {
+                let first = !std::mem::replace(&mut alb.throttled, true);
+                if first {
+                    self.record_world_event(
+                        &format!("Ingress {ns}/{name}"),
+                        "FailedDeployModel",
+                        "Failed deploy model due to operation error Elastic Load Balancing v2: \
+                         ModifyRule, ThrottlingException: Rate exceeded (injected); retrying",
+                    );
+                }
+                continue;
+            }
+            alb.throttled = false;
             let result = self.build_rules(&ingress, &raw, &lb_arn);
             let current_rv = self
                 .store

@@ -4,8 +4,11 @@
 //! its ALBs, faults on a timeline, and traffic accounting that counts the requests a rollout
 //! would have lost.
 
+pub mod alb_trace;
 pub mod config;
+pub mod deletion;
 pub mod dispatch;
+pub mod elbv2_api;
 pub mod host;
 pub mod labels;
 pub mod lbc;

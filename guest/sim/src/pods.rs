@@ -69,7 +69,7 @@ impl World {
 
     /// Deletes a pod: it leaves the API server (so its endpoints go) at once, and its
     /// container keeps serving for `preStopSeconds` (0, the default, is the worst case).
-    fn delete_pod(&mut self, ns: &str, name: &str) {
+    pub(crate) fn delete_pod(&mut self, ns: &str, name: &str) {
         let _ = self.store.delete("Pod", ns, name);
         let Some(pod) = self.pods.remove(&(ns.to_string(), name.to_string())) else {
             return;

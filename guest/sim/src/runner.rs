@@ -9,11 +9,12 @@ use std::collections::BTreeMap;
 use albatross_policy::StrategyError;
 use albatross_policy::apply::apply_result;
 use albatross_policy::edits;
-use albatross_policy::reconcile::{Outcome, Settings};
+use albatross_policy::reconcile::{Outcome, Settings, TRAFFIC_RELEASED};
 use albatross_policy::spec::namespace_of;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::alb_trace::{AlbRow, append_changed};
 use crate::config::{Fault, Faults, WorldConfig};
 use crate::host::SharedWorld;
 use crate::world::{World, WorldEvent};
@@ -103,6 +104,25 @@ pub enum Action {
         /// The Rollout.
         rollout: String,
     },
+    /// `kubectl delete rollout`: the Rollout gets its deletionTimestamp and goes once the
+    /// strategy gave its traffic back (Albatross's finalizer); the garbage collector then
+    /// deletes its ReplicaSets and their pods, unless `orphan` (`--cascade=orphan`) keeps them.
+    DeleteRollout {
+        /// The Rollout.
+        rollout: String,
+        /// Keep the ReplicaSets and pods (the default deletes them after the Rollout).
+        #[serde(default)]
+        orphan: bool,
+    },
+    /// A merge patch on an Ingress, as `kubectl patch --type=merge` or a GitOps sync makes
+    /// one; the Rollouts of its namespace are reconciled at once, as the controller's watch on
+    /// Ingresses makes them.
+    PatchIngress {
+        /// The Ingress.
+        ingress: String,
+        /// The merge patch (RFC 7386).
+        patch: Value,
+    },
     /// The controller restarts: no reconciles for `down_seconds`, then it starts again with
     /// nothing but what the cluster stores.
     RestartController {
@@ -158,6 +178,8 @@ pub struct Trace {
     pub final_annotations: BTreeMap<String, Value>,
     /// ELBv2 calls the strategy made, by API.
     pub elb_calls: BTreeMap<String, u64>,
+    /// Each ALB, a row when what it does changed: shares, requests lost, targets' health.
+    pub albs: Vec<AlbRow>,
 }
 
 /// Whoever runs the strategy: natively, or a wasm component in a host.
@@ -212,6 +234,10 @@ fn apply(world: &mut World, action: &Action, ns: &str) {
         Action::Unpause { rollout } => patch(world, rollout, edits::unpause()),
         Action::Abort { rollout } => patch(world, rollout, edits::abort()),
         Action::Retry { rollout } => patch(world, rollout, edits::retry()),
+        Action::DeleteRollout { rollout, orphan } => world.delete_rollout(ns, rollout, *orphan),
+        Action::PatchIngress { ingress, patch } => {
+            let _ = world.store.patch("Ingress", ns, ingress, patch);
+        }
         Action::RestartController { .. } => {}
     }
 }
@@ -227,6 +253,7 @@ pub struct Simulation {
     seen: BTreeMap<(String, String), Value>,
     down_until: u64,
     timeline: Vec<TimelineRow>,
+    albs: Vec<AlbRow>,
     t: Option<u64>,
 }
 
@@ -246,6 +273,7 @@ pub struct DueRollout {
 fn watched(r: &Value) -> Value {
     json!([
         r["spec"],
+        r["metadata"]["deletionTimestamp"],
         r["status"]["pauseConditions"],
         r["status"]["abort"],
         r["status"]["promoteFull"]
@@ -271,6 +299,8 @@ impl Simulation {
                         .unwrap_or_default()
                         .to_string();
                     rollouts.push((ns, name));
+                    let _ = w.store.put(&kind, World::with_finalizer(m.clone()));
+                    continue;
                 }
                 let _ = w.store.put(&kind, m.clone());
             }
@@ -284,6 +314,7 @@ impl Simulation {
             seen: BTreeMap::new(),
             down_until: 0,
             timeline: Vec::new(),
+            albs: Vec::new(),
             t: None,
         }
     }
@@ -307,7 +338,7 @@ impl Simulation {
         }
         self.t = Some(t);
         let mut w = self.world.lock();
-        w.now_s = t;
+        w.set_now(t);
         let ns = self
             .rollouts
             .first()
@@ -318,6 +349,13 @@ impl Simulation {
                 self.down_until = t + down_seconds;
                 let until = self.down_until;
                 self.next.values_mut().for_each(|n| *n = until);
+            }
+            if let Action::PatchIngress { .. } = e.action {
+                for ((rns, _), n) in self.next.iter_mut() {
+                    if *rns == ns {
+                        *n = (*n).min(t);
+                    }
+                }
             }
             apply(&mut w, &e.action, &ns);
         }
@@ -354,6 +392,9 @@ impl Simulation {
         let stored = w.store.get("Rollout", ns, name);
         let stored_status = stored.as_ref().map_or(Value::Null, |r| r["status"].clone());
         let applied = apply_result(&stored_status, result);
+        let deleting = stored
+            .as_ref()
+            .is_some_and(|r| r["metadata"]["deletionTimestamp"].is_string());
         if let (Some(mut stored), Some(status)) = (stored, applied.status) {
             stored["status"] = status;
             let _ = w.store.put("Rollout", stored);
@@ -367,6 +408,15 @@ impl Simulation {
                 message: e.message,
             });
         }
+        if deleting
+            && w.events
+                .iter()
+                .rev()
+                .take_while(|e| e.t == t)
+                .any(|e| e.object == object && e.reason == TRAFFIC_RELEASED)
+        {
+            w.release_finalizer(ns, name);
+        }
         let after = applied.requeue_after_ms.div_ceil(1000).max(1);
         self.next.insert(key.clone(), t + after);
         if let Some(r) = w.store.get("Rollout", ns, name) {
@@ -377,6 +427,7 @@ impl Simulation {
     /// Ends the second: a timeline row for each Rollout whose view changed.
     pub fn end_second(&mut self) {
         let w = self.world.lock();
+        append_changed(&mut self.albs, w.alb_rows());
         for (ns, name) in &self.rollouts {
             let row = timeline_row(&w, ns, name);
             let same = self
@@ -420,6 +471,7 @@ impl Simulation {
                 })
                 .collect(),
             elb_calls: w.elb_calls.clone(),
+            albs: self.albs.clone(),
         }
     }
 }
@@ -439,7 +491,9 @@ pub fn run(scenario: &Scenario, reconciler: &mut dyn Reconciler, settings: &Sett
 }
 
 fn timeline_row(w: &World, ns: &str, name: &str) -> TimelineRow {
-    let r = w.store.get("Rollout", ns, name).unwrap_or(Value::Null);
+    let stored = w.store.get("Rollout", ns, name);
+    let gone = stored.is_none();
+    let r = stored.unwrap_or(Value::Null);
     let status = &r["status"];
     let mut replicas = BTreeMap::new();
     for rs in w.store.list("ReplicaSet", ns) {
@@ -468,16 +522,13 @@ fn timeline_row(w: &World, ns: &str, name: &str) -> TimelineRow {
         verified: status["canary"]["weights"]["verified"]
             .as_bool()
             .unwrap_or(false),
-        alb_share: sample
-            .map(|s| {
-                s.share
-                    .iter()
-                    .map(|(k, v)| (k.clone(), (v * 10.0).round() / 10.0))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        alb_share: sample.map(|s| s.rounded_share()).unwrap_or_default(),
         replicas,
-        message: status["message"].as_str().unwrap_or("").to_string(),
+        message: if gone {
+            "deleted: gone from the API server".to_string()
+        } else {
+            status["message"].as_str().unwrap_or("").to_string()
+        },
         lost: w
             .traffic
             .iter()

@@ -7,11 +7,16 @@
 //! and a stored object costs about its size in bytes: a `serde_json::Value` tree of the same
 //! object takes several times that (each JSON object is a B-tree with nodes allocated whole).
 //! The world's own controllers read objects parsed ([`Store::get`], [`Store::list`]).
+//!
+//! Deletion goes through finalizers as on a real API server: deleting an object that has some
+//! only sets its `metadata.deletionTimestamp`; the write that takes its last finalizer off
+//! removes it.
 
 use std::collections::BTreeMap;
 
 use albatross_policy::HostError;
 use albatross_policy::spec::namespace_of;
+use albatross_policy::status::rfc3339;
 use serde_json::Value;
 
 use crate::labels::{label_map, parse_selector};
@@ -56,6 +61,16 @@ impl Stored {
 pub struct Store {
     objects: BTreeMap<ObjectKey, Stored>,
     version: u64,
+    now: String,
+}
+
+/// Whether an object is being deleted and nothing holds it any more.
+fn released(object: &Value) -> bool {
+    object.pointer("/metadata/deletionTimestamp").is_some()
+        && object
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty)
 }
 
 /// The key of `kind` `namespace/name`.
@@ -91,13 +106,24 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 }
 
 impl Store {
-    /// Gives `object` the next resourceVersion and stores it under `k`; its text.
+    /// Sets the clock deletion timestamps are taken from (the simulated second `t`, on the
+    /// strategy's clock: seconds since the Unix epoch).
+    pub fn set_time(&mut self, t: u64) {
+        self.now = rfc3339(t * 1000);
+    }
+
+    /// Gives `object` the next resourceVersion and stores it under `k` (or, when it is being
+    /// deleted and has no finalizer left, removes it); its text.
     fn store(&mut self, k: ObjectKey, mut object: Value) -> String {
         self.version += 1;
         object["metadata"]["resourceVersion"] = Value::String(self.version.to_string());
         let stored = Stored::new(&object);
         let json = stored.json.clone();
-        self.objects.insert(k, stored);
+        if released(&object) {
+            self.objects.remove(&k);
+        } else {
+            self.objects.insert(k, stored);
+        }
         json
     }
 
@@ -206,11 +232,25 @@ impl Store {
         Ok(self.store(k, object))
     }
 
-    /// Deletes an object.
+    /// Deletes an object: at once when it has no finalizers, else by setting its
+    /// `metadata.deletionTimestamp` (once) and leaving it to whoever holds a finalizer.
     pub fn delete(&mut self, kind: &str, namespace: &str, name: &str) -> Result<(), HostError> {
-        self.objects
-            .remove(&key(kind, namespace, name))
-            .map(|_| ())
-            .ok_or_else(|| HostError::NotFound(format!("{kind} {namespace}/{name}")))
+        let k = key(kind, namespace, name);
+        let mut object = self
+            .objects
+            .get(&k)
+            .map(Stored::value)
+            .ok_or_else(|| HostError::NotFound(format!("{kind} {namespace}/{name}")))?;
+        if object.pointer("/metadata/deletionTimestamp").is_some() {
+            return Ok(());
+        }
+        let now = if self.now.is_empty() {
+            rfc3339(0)
+        } else {
+            self.now.clone()
+        };
+        object["metadata"]["deletionTimestamp"] = Value::String(now);
+        self.store(k, object);
+        Ok(())
     }
 }

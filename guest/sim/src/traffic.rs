@@ -30,6 +30,16 @@ pub struct TrafficSample {
     pub lost: f64,
 }
 
+impl TrafficSample {
+    /// The shares rounded to a tenth of a percent, as the trace shows them.
+    pub fn rounded_share(&self) -> BTreeMap<String, f64> {
+        self.share
+            .iter()
+            .map(|(k, v)| (k.clone(), (v * 10.0).round() / 10.0))
+            .collect()
+    }
+}
+
 /// The targets an ALB sends a target group's requests to: its `healthy` ones; when none is
 /// healthy and every registered one is `unhealthy`, all of them (the ALB fails open); else
 /// none, and the requests get a 503 (a group with only `initial` or `draining` targets).

@@ -60,6 +60,8 @@ pub struct World {
     pub writes: u64,
     /// The object the strategy is reconciling (Events it records are about it).
     pub reconciling: String,
+    /// Something was deleted: the garbage collector looks for orphans this second.
+    pub garbage: bool,
 }
 
 impl World {
@@ -70,6 +72,12 @@ impl World {
             faults,
             ..World::default()
         }
+    }
+
+    /// Moves the clock to simulated second `t` (deletion timestamps follow it).
+    pub fn set_now(&mut self, t: u64) {
+        self.now_s = t;
+        self.store.set_time(t);
     }
 
     /// Records an Event.
@@ -90,6 +98,7 @@ impl World {
 
     /// Runs every simulated controller for the current second and accounts its traffic.
     pub fn tick(&mut self) {
+        self.collect_garbage();
         self.reconcile_replicasets();
         self.reconcile_endpoints();
         self.reconcile_load_balancers();

@@ -66,6 +66,17 @@ fn canary_weight(w: &World) -> Option<u32> {
         .weight
 }
 
+fn set_canary(w: &mut World, weight: u32) {
+    w.store
+        .patch(
+            "Ingress",
+            "shop",
+            "web",
+            &json!({"metadata": {"annotations": {KEY: action(weight)}}}),
+        )
+        .unwrap();
+}
+
 #[test]
 fn target_groups_are_tagged_bound_and_their_pods_gated() {
     let mut w = world(Some(action(0)));
@@ -170,14 +181,7 @@ fn changes_apply_after_the_lag_and_a_malformed_action_is_rejected() {
     let mut w = world(Some(action(0)));
     run(&mut w, 20);
     assert_eq!(canary_weight(&w), Some(0));
-    w.store
-        .patch(
-            "Ingress",
-            "shop",
-            "web",
-            &json!({"metadata": {"annotations": {KEY: action(30)}}}),
-        )
-        .unwrap();
+    set_canary(&mut w, 30);
     run(&mut w, 21);
     assert_eq!(
         canary_weight(&w),
@@ -207,4 +211,36 @@ fn changes_apply_after_the_lag_and_a_malformed_action_is_rejected() {
         "{}",
         rejected.message
     );
+}
+
+#[test]
+fn a_throttled_controller_applies_the_change_only_once_throttling_ends() {
+    let mut w = world(Some(action(0)));
+    w.faults = albatross_sim::Faults(vec![albatross_sim::Fault::LbcThrottling {
+        from: 20,
+        to: 50,
+    }]);
+    run(&mut w, 19);
+    assert_eq!(canary_weight(&w), Some(0));
+    set_canary(&mut w, 30);
+    run(&mut w, 49);
+    assert_eq!(
+        canary_weight(&w),
+        Some(0),
+        "ModifyRule went through while throttled"
+    );
+    let warnings: Vec<_> = w
+        .events
+        .iter()
+        .filter(|e| e.reason == "FailedDeployModel")
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one Warning per throttled change: {warnings:?}"
+    );
+    assert!(warnings[0].message.contains("ThrottlingException"));
+    assert_eq!(warnings[0].event_type, "Warning");
+    run(&mut w, 50);
+    assert_eq!(canary_weight(&w), Some(30), "applied once throttling ended");
 }

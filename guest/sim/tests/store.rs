@@ -144,3 +144,52 @@ fn patches_merge_bump_the_version_only_on_change_and_refuse_a_stale_one() {
         Err(HostError::NotFound(_))
     ));
 }
+
+#[test]
+fn deletion_waits_for_the_finalizers_and_the_write_that_takes_the_last_off_removes() {
+    let mut store = Store::default();
+    store.set_time(90);
+    store
+        .put(
+            "Rollout",
+            json!({"kind": "Rollout", "metadata": {"name": "web", "namespace": "shop",
+                   "finalizers": ["albatross.io/traffic", "example.com/other"]}}),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .delete("Rollout", "shop", "web")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let marked = store
+        .get("Rollout", "shop", "web")
+        .expect("kept for its finalizers");
+    assert_eq!(
+        marked["metadata"]["deletionTimestamp"],
+        json!("1970-01-01T00:01:30Z")
+    );
+    // Deleting again changes nothing; taking one finalizer off keeps it.
+    store
+        .delete("Rollout", "shop", "web")
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .patch(
+            "Rollout",
+            "shop",
+            "web",
+            &json!({"metadata": {"finalizers": ["example.com/other"]}}),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(store.get("Rollout", "shop", "web").is_some());
+    store
+        .patch(
+            "Rollout",
+            "shop",
+            "web",
+            &json!({"metadata": {"finalizers": null}}),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        store.get_json("Rollout", "shop", "web"),
+        None,
+        "the last finalizer went"
+    );
+}

@@ -18,8 +18,9 @@ use crate::simulation::{WasmReconciler, read_scenario};
 /// Run a rollout scenario in the simulated world and print its timeline.
 ///
 /// The scenario file (YAML) holds the manifests (Rollout, Services, Ingress), the events
-/// (setImage, promote, promoteFull, abort, retry, restartController at a second) and the
-/// faults (lbControllerDown, registrationDelay, elbThrottling, apiConflicts). The world
+/// (setImage, promote, promoteFull, pause, unpause, abort, retry, restartController,
+/// deleteRollout, patchIngress at a second) and the faults (lbControllerDown,
+/// registrationDelay, elbThrottling, lbcThrottling, apiConflicts). The world
 /// has a ReplicaSet controller, an endpoints controller and an AWS Load Balancer Controller
 /// with lags; the strategy runs as a wasm component against it with a simulated clock.
 /// The timeline shows, per change: the step, the canary weight wanted (✓ once verified on
@@ -43,7 +44,9 @@ pub struct SimulateArgs {
     /// happens without the gates.
     #[arg(long, default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
     pub verify: bool,
-    /// Print the whole trace as JSON instead of the table.
+    /// Print the whole trace as JSON instead of the table: the timeline, the Events, the
+    /// ELBv2 calls, and `albs`, a row per ALB whenever its shares, losses or targets' health
+    /// states changed.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use albatross_policy::StrategyError;
 use albatross_policy::apply::apply_result;
 use albatross_policy::host::ObjectKind;
+pub use albatross_policy::reconcile::FINALIZER;
 use albatross_policy::reconcile::{Settings, TRAFFIC_RELEASED};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -31,9 +32,6 @@ use crate::controller::mapping::ReferenceIndex;
 use crate::metrics::Metrics;
 use crate::runtime::call::{self, CallError};
 use crate::runtime::registry::Registry;
-
-/// The finalizer that makes deletion give the traffic back to the stable version first.
-pub const FINALIZER: &str = "albatross.io/traffic";
 
 /// When the pass after the one that added the finalizer runs at the latest.
 const AFTER_FINALIZER: Duration = Duration::from_secs(2);
