@@ -8,7 +8,7 @@ use crate::host::Host;
 use crate::pingpong::service_roles;
 use crate::reconcile::{Pass, VERIFY_RETRY_MS};
 use crate::spec::{CanaryStrategy, Rollout};
-use crate::traffic::{header_routes_at, verify_all, write_traffic};
+use crate::traffic::{header_routes_at, verify_all, write_traffic, written_canary_weights};
 use crate::workload::namespace;
 
 /// The canary weight to hold on the way down from `current` to `target` (abort, or a step
@@ -46,7 +46,16 @@ impl Pass {
         idx: usize,
         sides: (Side<'_>, Side<'_>),
     ) -> Result<bool> {
-        if let Some(why) = self.shift_unsafe(host, view, weight, sides)? {
+        if let Some((why, hold)) = self.shift_unsafe(host, view, weight, sides)? {
+            // The weight the ALB is asked for now is written back in full, so a target group
+            // an edited action left out gets its health checks again while the shift waits.
+            write_traffic(
+                host,
+                view,
+                hold,
+                &header_routes_at(view, idx),
+                &self.settings,
+            )?;
             self.waiting(
                 format!("before canary weight {weight}: {why}"),
                 VERIFY_RETRY_MS,
@@ -95,43 +104,60 @@ impl Pass {
     }
 
     /// Why writing canary `weight` now would send traffic where no healthy target waits for
-    /// it, if it would (see `health`); None when the weight is already written, or with
-    /// verification off.
+    /// it, if it would (see `health`), and the canary weight to hold meanwhile. The shift is
+    /// measured from what each Ingress's action asks for now (the status's weight where an
+    /// action is unreadable): an action put back by hand or by a GitOps sync is a shift too.
+    /// None when every Ingress already asks for `weight`, or with verification off.
     fn shift_unsafe<H: Host>(
         &self,
         host: &mut H,
         view: &Rollout,
         weight: u32,
         (canary, stable): (Side<'_>, Side<'_>),
-    ) -> Result<Option<String>> {
-        let Some(current) = self.status.canary.weights.as_ref().map(|w| w.canary.weight) else {
+    ) -> Result<Option<(String, u32)>> {
+        let Some(recorded) = self.status.canary.weights.as_ref().map(|w| w.canary.weight) else {
             return Ok(None);
         };
-        if !self.settings.verify || current == weight {
+        if !self.settings.verify {
             return Ok(None);
+        }
+        let mut written: Vec<u32> = written_canary_weights(host, view)?
+            .into_iter()
+            .map(|w| w.unwrap_or(recorded))
+            .collect();
+        if written.is_empty() {
+            written.push(recorded);
         }
         let roles = service_roles(view)?;
         let alb = self.status.alb.as_ref();
-        let growing = if weight > current {
-            Growing {
+        let replicas = view.spec.replicas_or_default();
+        let ns = namespace(view);
+        if let Some(from) = written.iter().copied().filter(|w| *w < weight).min() {
+            let growing = Growing {
                 service: &roles.canary_service,
                 share: weight,
                 side: canary,
                 verified_group: alb
                     .and_then(|a| a.canary_target_group.as_ref())
                     .map(|g| g.arn.clone()),
+            };
+            if let Some(why) = self.unhealthy_for(host, ns, replicas, growing)? {
+                return Ok(Some((why, from)));
             }
-        } else {
-            Growing {
+        }
+        if let Some(from) = written.iter().copied().filter(|w| *w > weight).max() {
+            let growing = Growing {
                 service: &roles.stable_service,
                 share: 100 - weight,
                 side: stable,
                 verified_group: alb
                     .and_then(|a| a.stable_target_group.as_ref())
                     .map(|g| g.arn.clone()),
+            };
+            if let Some(why) = self.unhealthy_for(host, ns, replicas, growing)? {
+                return Ok(Some((why, from)));
             }
-        };
-        let replicas = view.spec.replicas_or_default();
-        self.unhealthy_for(host, namespace(view), replicas, growing)
+        }
+        Ok(None)
     }
 }

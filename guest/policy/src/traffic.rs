@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::action::{Annotation, action_key, build_action};
+use crate::action::{Annotation, action_key, build_action, parse_action};
 use crate::conditions::build_header_route;
 use crate::elb::Tag;
 use crate::error::{HostError, Result, StrategyError};
@@ -94,6 +94,39 @@ pub(crate) fn write_traffic<H: Host>(
         patch_annotations(host, rollout, &ingress, &wanted, routes)?;
     }
     Ok(())
+}
+
+/// The canary weight, percent, each Ingress of the Rollout asks its ALB for now: its action
+/// annotation as it stands, whoever wrote it last (a GitOps sync may have put an older one
+/// back). None for an Ingress whose action is missing or unreadable.
+pub(crate) fn written_canary_weights<H: Host>(
+    host: &mut H,
+    rollout: &Rollout,
+) -> Result<Vec<Option<u32>>> {
+    let key = action_key(rollout)?;
+    let canary = service_roles(rollout)?.canary_service;
+    let ns = namespace(rollout);
+    let mut out = Vec::new();
+    for name in rollout.alb()?.ingress_names() {
+        let ingress = get_ingress(host, ns, name)?;
+        let action = ingress
+            .metadata
+            .annotations
+            .get(&key)
+            .and_then(|v| parse_action(v).ok());
+        out.push(action.map(|a| {
+            let weight = |g: &crate::action::ActionTargetGroup| g.weight.unwrap_or(1);
+            let total: u32 = a.target_groups.iter().map(weight).sum();
+            let on_canary: u32 = a
+                .target_groups
+                .iter()
+                .filter(|g| g.service_name.as_deref() == Some(canary.as_str()))
+                .map(weight)
+                .sum();
+            (on_canary * 100).checked_div(total).unwrap_or(0)
+        }));
+    }
+    Ok(out)
 }
 
 /// Patches `ingress` so that this Rollout's managed annotations are exactly `wanted`: changed
