@@ -61,9 +61,22 @@ pub fn canary_scale_at(canary: &CanaryStrategy, step_index: usize, replicas: u32
         .map(|w| replicas_for_weight(replicas, u32::try_from(w.clamp(0, 100)).unwrap_or(0)))
 }
 
+/// A pod count for a weight, raised to `minPodsPerReplicaSet` (capped at `replicas`) when it is
+/// not 0, as Argo Rollouts raises it for a traffic-routed canary.
+pub fn with_min_pods(canary: &CanaryStrategy, replicas: u32, count: u32) -> u32 {
+    match canary.min_pods_per_replica_set {
+        Some(min) if count > 0 => {
+            count.max(u32::try_from(min.max(0)).unwrap_or(u32::MAX).min(replicas))
+        }
+        _ => count,
+    }
+}
+
 /// The plan for `step_index` of a canary Rollout. `observed_stable_weight` is the stable
 /// weight on the load balancer now; with dynamicStableScale the stable never scales below
-/// what it carries. An aborted Rollout plans canary weight 0.
+/// what it carries. An aborted Rollout plans canary weight 0, and ignores setCanaryScale
+/// unless `abortScaleDownDelaySeconds` is explicitly 0 (Argo's rule). Counts derived from a
+/// weight respect `minPodsPerReplicaSet`.
 pub fn plan_step(
     rollout: &Rollout,
     step_index: u32,
@@ -86,10 +99,23 @@ pub fn plan_step(
     let aborted = rollout.status.abort;
     let canary_weight = if aborted { 0 } else { weight_at(canary, idx) };
     let stable_weight = 100 - canary_weight;
-    let mut canary_replicas = canary_scale_at(canary, idx, replicas)
-        .unwrap_or_else(|| replicas_for_weight(replicas, canary_weight));
+    let honour_scale = !aborted || canary.abort_scale_down_delay_seconds == Some(0);
+    let mut canary_replicas = honour_scale
+        .then(|| canary_scale_at(canary, idx, replicas))
+        .flatten()
+        .unwrap_or_else(|| {
+            with_min_pods(
+                canary,
+                replicas,
+                replicas_for_weight(replicas, canary_weight),
+            )
+        });
     let stable_replicas = if canary.dynamic_stable_scale {
-        let wanted = replicas_for_weight(replicas, stable_weight);
+        let wanted = with_min_pods(
+            canary,
+            replicas,
+            replicas_for_weight(replicas, stable_weight),
+        );
         let observed = observed_stable_weight.map(|w| replicas_for_weight(replicas, w.min(100)));
         if aborted && let Some(obs) = observed_stable_weight {
             canary_replicas =

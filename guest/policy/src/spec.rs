@@ -164,6 +164,10 @@ pub struct CanaryStrategy {
     /// Scale the stable down as the canary weight rises.
     #[serde(default)]
     pub dynamic_stable_scale: bool,
+    /// The fewest pods a ReplicaSet scaled for a weight keeps once it has any (capped at
+    /// `spec.replicas`), so a low weight still has pods in more than one zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_pods_per_replica_set: Option<i64>,
     /// Pods above the desired count during the update (number or percentage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_surge: Option<IntOrString>,
@@ -304,6 +308,10 @@ pub struct TrafficRouting {
     /// The header routes the steps may set, in priority order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub managed_routes: Vec<ManagedRoute>,
+    /// Argo's `maxTrafficWeight` (the total weight is this, not 100): refused with ALB, as
+    /// Argo refuses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_traffic_weight: Option<i64>,
 }
 
 /// One entry of trafficRouting.managedRoutes.

@@ -121,7 +121,20 @@ impl Validator {
                 )
             })?;
         self.services(c, alb)?;
-        self.alb(alb, c.ping_pong.is_some())?;
+        self.alb(alb)?;
+        if let Some(w) = c
+            .traffic_routing
+            .as_ref()
+            .and_then(|t| t.max_traffic_weight)
+        {
+            return Err(self.err(
+                format!("{CANARY}.trafficRouting.maxTrafficWeight"),
+                format!(
+                    "is not supported with ALB traffic routing (Argo Rollouts allows it only \
+                     with nginx and plugins): ALB weights here are percentages of 100, got {w}"
+                ),
+            ));
+        }
         let managed: Vec<&str> = c
             .traffic_routing
             .iter()
@@ -211,7 +224,7 @@ impl Validator {
         Ok(())
     }
 
-    fn alb(&self, alb: &AlbTrafficRouting, ping_pong: bool) -> Result<()> {
+    fn alb(&self, alb: &AlbTrafficRouting) -> Result<()> {
         match (&alb.ingress, alb.ingresses.is_empty()) {
             (Some(_), false) => {
                 return Err(self.err(
@@ -245,15 +258,6 @@ impl Validator {
             return Err(self.err(
                 format!("{ALB}.annotationPrefix"),
                 format!("must be a DNS prefix without '/' or spaces, got {prefix:?}"),
-            ));
-        }
-        if let Some(root) = &alb.root_service
-            && root.is_empty()
-            && !ping_pong
-        {
-            return Err(self.err(
-                format!("{ALB}.rootService"),
-                "must not be empty; omit it to use stableService",
             ));
         }
         if let Some(s) = &alb.stickiness_config

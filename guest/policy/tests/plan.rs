@@ -99,3 +99,64 @@ fn a_shift_needs_healthy_targets_for_its_share_but_never_more_than_the_pods_ther
     assert_eq!(healthy_needed(5, 1, 5), 1);
     assert_eq!(healthy_needed(5, 50, 0), 1, "at least one, always");
 }
+
+#[test]
+fn min_pods_per_replica_set_raises_a_non_zero_count() {
+    let r = set(
+        canary(),
+        "/spec/strategy/canary/minPodsPerReplicaSet",
+        json!(2),
+    );
+    assert_eq!(plan(&canary(), 0, None), (10, 1, 10));
+    assert_eq!(plan(&r, 0, None), (10, 2, 10), "1 pod for 10% raised to 2");
+    let capped = set(
+        r.clone(),
+        "/spec/strategy/canary/minPodsPerReplicaSet",
+        json!(50),
+    );
+    assert_eq!(
+        plan(&capped, 0, None),
+        (10, 10, 10),
+        "never above spec.replicas"
+    );
+    let before_any_weight = set(
+        r.clone(),
+        "/spec/strategy/canary/steps",
+        json!([{"pause": {}}, {"setWeight": 95}]),
+    );
+    assert_eq!(plan(&before_any_weight, 0, None), (0, 0, 10), "0 stays 0");
+    let dynamic = set(
+        before_any_weight,
+        "/spec/strategy/canary/dynamicStableScale",
+        json!(true),
+    );
+    assert_eq!(
+        plan(&dynamic, 1, Some(5)),
+        (95, 10, 2),
+        "a dynamically scaled stable too: 1 pod for 5% raised to 2"
+    );
+}
+
+#[test]
+fn set_canary_scale_is_ignored_while_aborted_unless_the_abort_delay_is_zero() {
+    let r = set(
+        canary(),
+        "/spec/strategy/canary/steps",
+        json!([{"setCanaryScale": {"replicas": 3}}, {"pause": {}}]),
+    );
+    assert_eq!(plan(&r, 1, None), (0, 3, 10));
+    let aborted = set(r, "/status/abort", json!(true));
+    assert_eq!(plan(&aborted, 1, None), (0, 0, 10));
+    let zero_delay = set(
+        aborted.clone(),
+        "/spec/strategy/canary/abortScaleDownDelaySeconds",
+        json!(0),
+    );
+    assert_eq!(plan(&zero_delay, 1, None), (0, 3, 10));
+    let other_delay = set(
+        aborted,
+        "/spec/strategy/canary/abortScaleDownDelaySeconds",
+        json!(30),
+    );
+    assert_eq!(plan(&other_delay, 1, None), (0, 0, 10));
+}

@@ -316,3 +316,32 @@ fn argo_features_albatross_does_not_implement_are_refused_by_name() {
         }
     }
 }
+
+#[test]
+fn an_empty_root_service_means_unset() {
+    let r = set(
+        canary(),
+        "/spec/strategy/canary/trafficRouting/alb/rootService",
+        json!(""),
+    );
+    api::validate(&r.to_string()).unwrap();
+    let rollout = albatross_policy::spec::Rollout::from_json(&r.to_string()).unwrap();
+    assert_eq!(
+        albatross_policy::action::action_key(&rollout).unwrap(),
+        "alb.ingress.kubernetes.io/actions.stable-svc",
+        "the action is named after stableService"
+    );
+}
+
+#[test]
+fn max_traffic_weight_is_refused_with_alb() {
+    let r = set(
+        canary(),
+        "/spec/strategy/canary/trafficRouting/maxTrafficWeight",
+        json!(1000),
+    );
+    assert_eq!(
+        field_of(&r),
+        "spec.strategy.canary.trafficRouting.maxTrafficWeight"
+    );
+}
