@@ -369,7 +369,7 @@ fn a_header_route_comes_and_goes_with_its_steps() {
     assert_eq!(
         ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/conditions.beta"],
         json!(
-            r#"[{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName":"X-Canary","Values":["yes"]}}]"#
+            r#"[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Canary","values":["yes"]}}]"#
         )
     );
     let alb = world.elb.albs.values().next().unwrap();

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Result, StrategyError};
+use crate::gojson::{self, get_ci};
 use crate::pingpong::service_roles;
 use crate::spec::{Rollout, StickinessConfig};
 
@@ -184,17 +185,6 @@ pub fn build_action(rollout: &Rollout, canary_weight: u32) -> Result<Annotation>
     })
 }
 
-/// Looks a key up the way Go's encoding/json matches struct fields: exact, else ignoring case.
-pub(crate) fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    obj.get(key)
-        .or_else(|| {
-            obj.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v)
-        })
-        .filter(|v| !v.is_null())
-}
-
 fn malformed(msg: impl Into<String>) -> StrategyError {
     StrategyError::Malformed(msg.into())
 }
@@ -221,11 +211,14 @@ fn opt_u32(obj: &Map<String, Value>, key: &str, at: &str) -> Result<Option<u32>>
 }
 
 /// Parses an `actions.<name>` value of type forward, accepting what the AWS Load Balancer
-/// Controller accepts: keys in any case, ServicePort as number or string, a target group by
-/// TargetGroupARN or TargetGroupName instead of a service, and the single-target-group form
-/// `{"Type":"forward","TargetGroupArn":"..."}`.
+/// Controller accepts and refusing what it refuses: keys in any case (of keys that differ only
+/// in case, the last in the text wins), ServicePort as number or string, a target group by
+/// TargetGroupARN or TargetGroupName instead of a service (with both, the ARN wins), the
+/// single-target-group forms `{"Type":"forward","TargetGroupArn":"..."}` and
+/// `{"Type":"forward","TargetGroupName":"..."}`; with two or more target groups each one needs
+/// a weight.
 pub fn parse_action(value: &str) -> Result<ForwardAction> {
-    let root: Value = serde_json::from_str(value)
+    let root: Value = gojson::parse(value)
         .map_err(|e| malformed(format!("action annotation is not JSON: {e}")))?;
     let obj = root
         .as_object()
@@ -237,7 +230,20 @@ pub fn parse_action(value: &str) -> Result<ForwardAction> {
             "action Type is {kind:?}; only forward actions split traffic"
         )));
     }
-    let single = opt_string(obj, "TargetGroupARN", "action")?;
+    let single = match (
+        opt_string(obj, "TargetGroupARN", "action")?,
+        opt_string(obj, "TargetGroupName", "action")?,
+    ) {
+        (Some(arn), _) => Some(ActionTargetGroup {
+            target_group_arn: Some(arn),
+            ..Default::default()
+        }),
+        (None, Some(name)) => Some(ActionTargetGroup {
+            target_group_name: Some(name),
+            ..Default::default()
+        }),
+        (None, None) => None,
+    };
     let forward = match get_ci(obj, "ForwardConfig") {
         None => None,
         Some(Value::Object(f)) => Some(f),
@@ -249,16 +255,13 @@ pub fn parse_action(value: &str) -> Result<ForwardAction> {
     };
     match (single, forward) {
         (Some(_), Some(_)) => Err(malformed(
-            "action sets both TargetGroupARN and ForwardConfig; set one",
+            "action sets both TargetGroupARN/TargetGroupName and ForwardConfig; set one",
         )),
         (None, None) => Err(malformed(
-            "forward action needs ForwardConfig or TargetGroupARN",
+            "forward action needs ForwardConfig or TargetGroupARN/TargetGroupName",
         )),
-        (Some(arn), None) => Ok(ForwardAction {
-            target_groups: vec![ActionTargetGroup {
-                target_group_arn: Some(arn),
-                ..Default::default()
-            }],
+        (Some(group), None) => Ok(ForwardAction {
+            target_groups: vec![group],
             stickiness: None,
         }),
         (None, Some(f)) => parse_forward_config(f),
@@ -280,6 +283,15 @@ fn parse_forward_config(f: &Map<String, Value>) -> Result<ForwardAction> {
         .enumerate()
         .map(|(i, g)| parse_target_group(i, g))
         .collect::<Result<Vec<_>>>()?;
+    if target_groups.len() > 1
+        && let Some(i) = target_groups.iter().position(|g| g.weight.is_none())
+    {
+        return Err(malformed(format!(
+            "ForwardConfig.TargetGroups[{i}] has no Weight: every target group needs one when \
+             the action forwards to {} of them",
+            target_groups.len()
+        )));
+    }
     let stickiness = match get_ci(f, "TargetGroupStickinessConfig") {
         None => None,
         Some(Value::Object(s)) => {
@@ -325,24 +337,22 @@ fn parse_target_group(i: usize, g: &Value) -> Result<ActionTargetGroup> {
             )));
         }
     };
+    let target_group_arn = opt_string(g, "TargetGroupARN", &at)?;
     let tg = ActionTargetGroup {
         service_name: opt_string(g, "ServiceName", &at)?,
         service_port,
-        target_group_arn: opt_string(g, "TargetGroupARN", &at)?,
-        target_group_name: opt_string(g, "TargetGroupName", &at)?,
+        // With both an ARN and a name the ARN wins, as the controller resolves it.
+        target_group_name: match target_group_arn {
+            Some(_) => None,
+            None => opt_string(g, "TargetGroupName", &at)?,
+        },
+        target_group_arn,
         weight: opt_u32(g, "Weight", &at)?,
     };
-    let named = [
-        tg.service_name.is_some(),
-        tg.target_group_arn.is_some(),
-        tg.target_group_name.is_some(),
-    ]
-    .iter()
-    .filter(|b| **b)
-    .count();
-    if named != 1 {
+    let by_group = tg.target_group_arn.is_some() || tg.target_group_name.is_some();
+    if tg.service_name.is_some() == by_group {
         return Err(malformed(format!(
-            "{at} must name exactly one of ServiceName, TargetGroupARN, TargetGroupName"
+            "{at} must name either ServiceName or TargetGroupARN/TargetGroupName"
         )));
     }
     if tg.service_name.is_some() && tg.service_port.is_none() {

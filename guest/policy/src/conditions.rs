@@ -5,8 +5,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::action::{Annotation, Destinations, action_value, get_ci};
+use crate::action::{Annotation, Destinations, action_value};
 use crate::error::{Result, StrategyError};
+use crate::gojson::{self, get_ci};
 use crate::pingpong::service_roles;
 use crate::spec::{Rollout, SetHeaderRoute};
 
@@ -19,19 +20,18 @@ pub struct HeaderCondition {
     pub values: Vec<String>,
 }
 
+/// A condition as Argo Rollouts writes it: camelCase keys (the action JSON is PascalCase).
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ArgoCondition<'a> {
-    #[serde(rename = "Field")]
     field: &'static str,
-    #[serde(rename = "HttpHeaderConfig")]
     http_header_config: ArgoHeaderConfig<'a>,
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ArgoHeaderConfig<'a> {
-    #[serde(rename = "HttpHeaderName")]
     http_header_name: &'a str,
-    #[serde(rename = "Values")]
     values: Vec<String>,
 }
 
@@ -52,9 +52,11 @@ fn find_route<'a>(rollout: &'a Rollout, name: &str) -> Result<&'a SetHeaderRoute
 }
 
 /// The annotations of the setHeaderRoute step named `route_name`: `actions.<route>` forwards
-/// to the canary at weight 100 (with the Rollout's stickiness), `conditions.<route>` lists one
-/// http-header condition per match (an exact value as is, a prefix as `prefix*`). A step with
-/// no matches removes the route, so it yields no annotations.
+/// to the canary at weight 100 (with the Rollout's stickiness), `conditions.<route>` holds one
+/// http-header condition per distinct header name, in the order first seen, with the values of
+/// every match on that header (an exact value as is, a prefix as `prefix*`): the ALB ANDs
+/// conditions and ORs the values inside one, so two matches on one header mean either value.
+/// A step with no matches removes the route, so it yields no annotations.
 pub fn build_header_route(rollout: &Rollout, route_name: &str) -> Result<Vec<Annotation>> {
     let route = find_route(rollout, route_name)?;
     if route.matches.is_empty() {
@@ -62,31 +64,33 @@ pub fn build_header_route(rollout: &Rollout, route_name: &str) -> Result<Vec<Ann
     }
     let alb = rollout.alb()?;
     let roles = service_roles(rollout)?;
-    let conditions = route
-        .matches
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let value = match (&m.header_value.exact, &m.header_value.prefix) {
-                (Some(exact), None) => exact.clone(),
-                (None, Some(prefix)) => format!("{prefix}*"),
-                _ => {
-                    return Err(StrategyError::field(
-                        &rollout.display_name(),
-                        format!("setHeaderRoute[{route_name}].match[{i}].headerValue"),
-                        "set exactly one of exact or prefix (an ALB cannot match by regex)",
-                    ));
-                }
-            };
-            Ok(ArgoCondition {
+    let mut conditions: Vec<ArgoCondition<'_>> = Vec::new();
+    for (i, m) in route.matches.iter().enumerate() {
+        let value = match (&m.header_value.exact, &m.header_value.prefix) {
+            (Some(exact), None) => exact.clone(),
+            (None, Some(prefix)) => format!("{prefix}*"),
+            _ => {
+                return Err(StrategyError::field(
+                    &rollout.display_name(),
+                    format!("setHeaderRoute[{route_name}].match[{i}].headerValue"),
+                    "set exactly one of exact or prefix (an ALB cannot match by regex)",
+                ));
+            }
+        };
+        match conditions
+            .iter_mut()
+            .find(|c| c.http_header_config.http_header_name == m.header_name)
+        {
+            Some(c) => c.http_header_config.values.push(value),
+            None => conditions.push(ArgoCondition {
                 field: "http-header",
                 http_header_config: ArgoHeaderConfig {
                     http_header_name: &m.header_name,
                     values: vec![value],
                 },
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+            }),
+        }
+    }
     let prefix = alb.prefix();
     Ok(vec![
         Annotation {
@@ -109,10 +113,11 @@ fn malformed(msg: String) -> StrategyError {
 }
 
 /// Parses a `conditions.<name>` value into its http-header conditions, reading keys in any
-/// case as the AWS Load Balancer Controller does. Other condition fields are refused: a header
-/// route holds header conditions only.
+/// case as the AWS Load Balancer Controller does (the last of keys equal but for case wins).
+/// Other condition fields are refused, as is a header condition with both `values` and
+/// `regexValues` (the controller refuses it): a header route holds header conditions only.
 pub fn parse_conditions(value: &str) -> Result<Vec<HeaderCondition>> {
-    let root: Value = serde_json::from_str(value)
+    let root: Value = gojson::parse(value)
         .map_err(|e| malformed(format!("conditions annotation is not JSON: {e}")))?;
     let list = root
         .as_array()
@@ -138,6 +143,15 @@ pub fn parse_conditions(value: &str) -> Result<Vec<HeaderCondition>> {
                 .filter(|n| !n.is_empty())
                 .ok_or_else(|| malformed(format!("{at}.HttpHeaderConfig has no HttpHeaderName")))?
                 .to_string();
+            if get_ci(cfg, "RegexValues")
+                .and_then(Value::as_array)
+                .is_some_and(|r| !r.is_empty())
+            {
+                return Err(malformed(format!(
+                    "{at}.HttpHeaderConfig sets both Values and RegexValues; precisely one of \
+                     them can be set"
+                )));
+            }
             let values = get_ci(cfg, "Values")
                 .and_then(Value::as_array)
                 .ok_or_else(|| malformed(format!("{at}.HttpHeaderConfig.Values must be a list")))?

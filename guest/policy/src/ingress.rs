@@ -9,6 +9,8 @@ use crate::spec::{ObjectMeta, parse_object};
 
 /// The legacy annotation that names an Ingress's class.
 pub const INGRESS_CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
+/// The annotation as a field path, for errors and findings.
+pub const INGRESS_CLASS_FIELD: &str = "metadata.annotations[kubernetes.io/ingress.class]";
 
 /// The ingress classes served when none are configured.
 pub const DEFAULT_INGRESS_CLASSES: &[&str] = &["alb"];
@@ -55,6 +57,32 @@ impl Ingress {
             .map(String::as_str)
     }
 
+    /// The Ingress's class and the field it is read from, by Argo Rollouts' and the AWS Load
+    /// Balancer Controller's rule: the `kubernetes.io/ingress.class` annotation, when set and
+    /// not empty, decides alone; else `spec.ingressClassName`; with neither the class is `""`
+    /// (reported against `spec.ingressClassName`).
+    pub fn class(&self) -> (&str, &'static str) {
+        match self.class_annotation().filter(|a| !a.is_empty()) {
+            Some(a) => (a, INGRESS_CLASS_FIELD),
+            None => (self.class_name().unwrap_or(""), "spec.ingressClassName"),
+        }
+    }
+
+    /// Every `spec.rules[i].http.paths[j].backend.service`, with `i` and `j`.
+    pub fn service_backends(&self) -> Vec<(usize, usize, &Value)> {
+        let mut out = Vec::new();
+        let rules = self.spec.get("rules").and_then(Value::as_array);
+        for (i, rule) in rules.into_iter().flatten().enumerate() {
+            let paths = rule.pointer("/http/paths").and_then(Value::as_array);
+            for (j, path) in paths.into_iter().flatten().enumerate() {
+                if let Some(backend) = path.pointer("/backend/service") {
+                    out.push((i, j, backend));
+                }
+            }
+        }
+        out
+    }
+
     /// The load balancer hostnames in `status.loadBalancer.ingress[].hostname`.
     pub fn hostnames(&self) -> Vec<&str> {
         self.status
@@ -69,14 +97,10 @@ impl Ingress {
     }
 }
 
-/// Whether an Ingress belongs to one of `classes`. The class is read from the
-/// `kubernetes.io/ingress.class` annotation or `spec.ingressClassName` (either one matching is
-/// enough); an Ingress with neither has the class "" — so listing "" selects class-less
-/// Ingresses.
+/// Whether an Ingress belongs to one of `classes`, its class read as [`Ingress::class`] reads
+/// it: an Ingress annotated for another class is not taken whatever its `ingressClassName`, and
+/// listing "" selects class-less Ingresses.
 pub fn class_matches<S: AsRef<str>>(ingress: &Ingress, classes: &[S]) -> bool {
-    let listed = |c: &str| classes.iter().any(|k| k.as_ref() == c);
-    match (ingress.class_annotation(), ingress.class_name()) {
-        (None, None) => listed(""),
-        (a, n) => a.is_some_and(listed) || n.is_some_and(listed),
-    }
+    let (class, _) = ingress.class();
+    classes.iter().any(|k| k.as_ref() == class)
 }

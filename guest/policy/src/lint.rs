@@ -12,9 +12,14 @@ use serde_json::Value;
 
 use crate::action::{action_key, action_service, parse_action};
 use crate::error::{Result, StrategyError};
-use crate::ingress::{INGRESS_CLASS_ANNOTATION, Ingress, class_matches};
+use crate::ingress::{Ingress, class_matches};
+use crate::lint_lbc;
 use crate::managed::read_managed;
-use crate::spec::{AlbTrafficRouting, BlueGreenStrategy, CanaryStrategy, Rollout, namespace_of};
+use crate::pingpong::service_roles;
+use crate::spec::{
+    AlbTrafficRouting, BlueGreenStrategy, CanaryStrategy, DEFAULT_ANNOTATION_PREFIX, Rollout,
+    namespace_of,
+};
 use crate::validate::validate;
 
 /// The port name that makes the AWS Load Balancer Controller read the action annotation.
@@ -175,6 +180,23 @@ impl Check<'_, '_> {
             ));
         }
         let alb = self.rollout.alb()?;
+        if let Some(prefix) = alb
+            .annotation_prefix
+            .as_deref()
+            .filter(|p| *p != DEFAULT_ANNOTATION_PREFIX)
+        {
+            out.push(finding(
+                Severity::Warning,
+                self.object,
+                format!("{ALB}.annotationPrefix"),
+                format!(
+                    "the AWS Load Balancer Controller v2 and later reads only \
+                     {DEFAULT_ANNOTATION_PREFIX}/ annotations (it has no prefix flag), so an \
+                     action under {prefix}/ is never read; remove annotationPrefix unless the \
+                     controller is the v1 alb-ingress-controller started with that prefix"
+                ),
+            ));
+        }
         self.canary_services(canary, alb, out);
         let service = action_service(self.rollout)?;
         let key = action_key(self.rollout)?;
@@ -295,19 +317,10 @@ impl Check<'_, '_> {
         let on_ingress =
             |severity, field: String, message: String| finding(severity, &display, field, message);
         if !class_matches(ingress, classes) {
-            let (field, class) = match (ingress.class_annotation(), ingress.class_name()) {
-                (Some(a), _) => (
-                    format!("metadata.annotations[{INGRESS_CLASS_ANNOTATION}]"),
-                    a.to_string(),
-                ),
-                (None, n) => (
-                    "spec.ingressClassName".to_string(),
-                    n.unwrap_or("").to_string(),
-                ),
-            };
+            let (class, field) = ingress.class();
             out.push(on_ingress(
                 Severity::Error,
-                field,
+                field.to_string(),
                 format!(
                     "class {class:?} is not one this controller serves ({}); set the class to \
                      one of them or configure the controller for {class:?}",
@@ -340,6 +353,24 @@ impl Check<'_, '_> {
                     ));
                 }
             }
+        }
+        if let (Ok(alb), Ok(roles)) = (self.rollout.alb(), service_roles(self.rollout)) {
+            let services = [roles.canary_service.as_str(), roles.stable_service.as_str()];
+            let exists = |s: &str| {
+                self.set
+                    .services
+                    .contains_key(&object_key(self.namespace, s))
+            };
+            out.extend(
+                lint_lbc::port_spelling(ingress, &services, alb.service_port)
+                    .into_iter()
+                    .chain(lint_lbc::missing_forward_services(
+                        ingress,
+                        alb.prefix(),
+                        exists,
+                    ))
+                    .map(|(field, message)| on_ingress(Severity::Warning, field, message)),
+            );
         }
         if let Some(current) = ingress.metadata.annotations.get(key)
             && let Err(e) = parse_action(current)
@@ -385,37 +416,21 @@ fn service_port(display: &str, value: &Value, port: i64, out: &mut Vec<Finding>)
 fn backend_findings(ingress: &Ingress, service: &str) -> Vec<(String, String)> {
     let mut findings = Vec::new();
     let mut names_service = false;
-    let rules = ingress
-        .spec
-        .get("rules")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    for (i, rule) in rules.iter().enumerate() {
-        let paths = rule
-            .pointer("/http/paths")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for (j, path) in paths.iter().enumerate() {
-            let Some(backend) = path.pointer("/backend/service") else {
-                continue;
-            };
-            if backend.get("name").and_then(Value::as_str) != Some(service) {
-                continue;
-            }
-            names_service = true;
-            let port = backend.get("port");
-            if port.and_then(|p| p.get("name")).and_then(Value::as_str) != Some(USE_ANNOTATION) {
-                let shown = port.map_or_else(|| "no port".to_string(), Value::to_string);
-                findings.push((
-                    format!("spec.rules[{i}].http.paths[{j}].backend.service.port"),
-                    format!(
-                        "sends the action service {service:?} to {shown}, so the ALB ignores \
-                         the action annotation; set port.name: {USE_ANNOTATION}"
-                    ),
-                ));
-            }
+    for (i, j, backend) in ingress.service_backends() {
+        if backend.get("name").and_then(Value::as_str) != Some(service) {
+            continue;
+        }
+        names_service = true;
+        let port = backend.get("port");
+        if port.and_then(|p| p.get("name")).and_then(Value::as_str) != Some(USE_ANNOTATION) {
+            let shown = port.map_or_else(|| "no port".to_string(), Value::to_string);
+            findings.push((
+                format!("spec.rules[{i}].http.paths[{j}].backend.service.port"),
+                format!(
+                    "sends the action service {service:?} to {shown}, so the ALB ignores \
+                     the action annotation; set port.name: {USE_ANNOTATION}"
+                ),
+            ));
         }
     }
     if !names_service {

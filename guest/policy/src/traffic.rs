@@ -73,20 +73,12 @@ pub(crate) fn write_traffic<H: Host>(
     for name in rollout.alb()?.ingress_names() {
         let ingress = get_ingress(host, ns, name)?;
         if !class_matches(&ingress, &settings.ingress_classes) {
-            let field = if ingress.class_annotation().is_some() {
-                "metadata.annotations[kubernetes.io/ingress.class]"
-            } else {
-                "spec.ingressClassName"
-            };
+            let (class, field) = ingress.class();
             return Err(StrategyError::field(
                 &ingress.display_name(),
                 field,
                 format!(
-                    "class {:?} is not served by this controller (it serves {:?})",
-                    ingress
-                        .class_annotation()
-                        .or(ingress.class_name())
-                        .unwrap_or(""),
+                    "class {class:?} is not served by this controller (it serves {:?})",
                     settings.ingress_classes
                 ),
             ));

@@ -179,6 +179,49 @@ fn parse_accepts_the_controllers_forms() {
 }
 
 #[test]
+fn parse_follows_the_controllers_rules_where_they_differ_from_a_plain_reading() {
+    // Two or more target groups: every one needs a weight (a null one is none).
+    for missing in [
+        r#"{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"a","ServicePort":80,"Weight":1},{"ServiceName":"b","ServicePort":80}]}}"#,
+        r#"{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"a","ServicePort":80,"Weight":null},{"ServiceName":"b","ServicePort":80,"Weight":1}]}}"#,
+    ] {
+        assert!(
+            matches!(api::parse_action(missing), Err(StrategyError::Malformed(m)) if m.contains("Weight")),
+            "accepted {missing}"
+        );
+    }
+    let one = r#"{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"a","ServicePort":80}]}}"#;
+    assert_eq!(
+        api::parse_action(one).unwrap().target_groups[0].weight,
+        None
+    );
+    // The simplified form by name, like the one by ARN.
+    let by_name = r#"{"type":"forward","targetGroupName":"my-tg"}"#;
+    assert_eq!(
+        api::parse_action(by_name).unwrap().target_groups[0]
+            .target_group_name
+            .as_deref(),
+        Some("my-tg")
+    );
+    // Both an ARN and a name: accepted, the ARN wins.
+    let both = r#"{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupARN":"arn:tg","TargetGroupName":"n"}]}}"#;
+    let g = &api::parse_action(both).unwrap().target_groups[0];
+    assert_eq!(g.target_group_arn.as_deref(), Some("arn:tg"));
+    assert_eq!(g.target_group_name, None);
+    // Keys equal but for case: the last in the text wins, whichever spelling it has.
+    let twice = r#"{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"a","ServicePort":80,"Weight":10,"weight":90}]}}"#;
+    assert_eq!(
+        api::parse_action(twice).unwrap().target_groups[0].weight,
+        Some(90)
+    );
+    let twice = r#"{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"a","ServicePort":80,"weight":90,"Weight":10}]}}"#;
+    assert_eq!(
+        api::parse_action(twice).unwrap().target_groups[0].weight,
+        Some(10)
+    );
+}
+
+#[test]
 fn parse_refuses_malformed_annotations() {
     for bad in [
         "",
@@ -201,21 +244,41 @@ fn parse_refuses_malformed_annotations() {
     }
 }
 
-#[test]
-fn header_route_annotations() {
+/// The canary fixture with a managed route "beta" set by step 1 with these matches.
+fn with_beta_route(matches: serde_json::Value) -> serde_json::Value {
     let r = set(
         canary(),
         "/spec/strategy/canary/trafficRouting/managedRoutes",
         json!([{"name": "beta"}]),
     );
-    let r = set(
+    set(
         r,
         "/spec/strategy/canary/steps/1",
-        json!({"setHeaderRoute": {"name": "beta", "match": [
-            {"headerName": "X-Beta", "headerValue": {"exact": "yes"}},
-            {"headerName": "User-Agent", "headerValue": {"prefix": "Mozilla"}}
-        ]}}),
+        json!({"setHeaderRoute": {"name": "beta", "match": matches}}),
+    )
+}
+
+#[test]
+fn matches_on_one_header_make_one_condition_with_every_value() {
+    let r = with_beta_route(json!([
+        {"headerName": "X-Group", "headerValue": {"exact": "a"}},
+        {"headerName": "X-Beta", "headerValue": {"exact": "yes"}},
+        {"headerName": "X-Group", "headerValue": {"exact": "b"}}
+    ]));
+    let a = api::build_header_route(&r.to_string(), "beta").unwrap();
+    // ALB ANDs conditions: two conditions on X-Group (a, then b) could never both match.
+    assert_eq!(
+        a[1].value,
+        r#"[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Group","values":["a","b"]}},{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Beta","values":["yes"]}}]"#
     );
+}
+
+#[test]
+fn header_route_annotations() {
+    let r = with_beta_route(json!([
+        {"headerName": "X-Beta", "headerValue": {"exact": "yes"}},
+        {"headerName": "User-Agent", "headerValue": {"prefix": "Mozilla"}}
+    ]));
     let a = api::build_header_route(&r.to_string(), "beta").unwrap();
     assert_eq!(a[0].key, "alb.ingress.kubernetes.io/actions.beta");
     assert_eq!(
@@ -225,7 +288,7 @@ fn header_route_annotations() {
     assert_eq!(a[1].key, "alb.ingress.kubernetes.io/conditions.beta");
     assert_eq!(
         a[1].value,
-        r#"[{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName":"X-Beta","Values":["yes"]}},{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName":"User-Agent","Values":["Mozilla*"]}}]"#
+        r#"[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Beta","values":["yes"]}},{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"User-Agent","values":["Mozilla*"]}}]"#
     );
     let parsed = api::parse_conditions(&a[1].value).unwrap();
     assert_eq!(parsed[1].header_name, "User-Agent");
@@ -253,6 +316,7 @@ fn conditions_parser_is_lenient_on_case_and_strict_on_shape() {
         r#"[{"Field":"path-pattern","PathPatternConfig":{"Values":["/x"]}}]"#,
         r#"[{"Field":"http-header"}]"#,
         r#"[{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName":"X","Values":[1]}}]"#,
+        r#"[{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName":"X","Values":["a"],"RegexValues":["b.*"]}}]"#,
     ] {
         assert!(
             matches!(api::parse_conditions(bad), Err(StrategyError::Malformed(_))),

@@ -461,3 +461,76 @@ fn two_rollouts_on_one_ingress_each_get_their_findings() {
         ]
     );
 }
+
+#[test]
+fn an_annotation_prefix_the_v2_controller_never_reads_is_a_warning() {
+    let custom = set(
+        canary(),
+        "/spec/strategy/canary/trafficRouting/alb/annotationPrefix",
+        json!("custom.example.com"),
+    );
+    assert_eq!(
+        found(&replace("Rollout", "guestbook", Some(custom))),
+        one(
+            Warning,
+            ROLLOUT,
+            "spec.strategy.canary.trafficRouting.alb.annotationPrefix"
+        )
+    );
+    let default = set(
+        canary(),
+        "/spec/strategy/canary/trafficRouting/alb/annotationPrefix",
+        json!("alb.ingress.kubernetes.io"),
+    );
+    assert_eq!(run(&replace("Rollout", "guestbook", Some(default))), vec![]);
+}
+
+#[test]
+fn a_path_spelling_the_stable_port_by_name_is_a_warning() {
+    let with_api = |port: Value| {
+        set(
+            web(json!({})),
+            "/spec/rules/0/http/paths",
+            json!([
+                {"path": "/", "pathType": "Prefix",
+                 "backend": {"service": {"name": "root-svc", "port": {"name": "use-annotation"}}}},
+                {"path": "/api", "pathType": "Prefix",
+                 "backend": {"service": {"name": "stable-svc", "port": port}}}
+            ]),
+        )
+    };
+    assert_eq!(
+        found(&replace(
+            "Ingress",
+            "web",
+            Some(with_api(json!({"name": "http"})))
+        )),
+        one(
+            Warning,
+            INGRESS,
+            "spec.rules[0].http.paths[1].backend.service.port"
+        )
+    );
+    assert_eq!(
+        run(&replace(
+            "Ingress",
+            "web",
+            Some(with_api(json!({"number": 80})))
+        )),
+        vec![]
+    );
+}
+
+#[test]
+fn a_multi_target_forward_naming_a_missing_service_is_a_warning() {
+    let key = "alb.ingress.kubernetes.io/actions.other";
+    let broken = json!({key: r#"{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"stable-svc","ServicePort":"80","Weight":50},{"ServiceName":"gone-svc","ServicePort":"80","Weight":50}]}}"#});
+    let findings = run(&replace("Ingress", "web", Some(web(broken))));
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].severity, Warning);
+    assert_eq!(findings[0].field, format!("metadata.annotations[{key}]"));
+    assert!(findings[0].message.contains("gone-svc"));
+    assert!(findings[0].message.contains("IngressGroup"));
+    let single = json!({key: r#"{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"gone-svc","ServicePort":"80"}]}}"#});
+    assert_eq!(run(&replace("Ingress", "web", Some(web(single)))), vec![]);
+}

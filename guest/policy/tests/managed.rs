@@ -136,3 +136,17 @@ fn ingress_class_filter() {
     assert!(!api::ingress_class_matches(&none.to_string(), &classes(&["alb"])).unwrap());
     assert!(api::ingress_class_matches(&none.to_string(), &classes(&["alb", ""])).unwrap());
 }
+
+#[test]
+fn the_class_annotation_decides_alone_when_set() {
+    let classes = |v: &[&str]| keys(v);
+    // Annotated for nginx, with ingressClassName alb: an nginx Ingress, not ours.
+    let nginx = ingress(json!({"kubernetes.io/ingress.class": "nginx"}));
+    assert_eq!(nginx["spec"]["ingressClassName"], json!("alb"));
+    assert!(!api::ingress_class_matches(&nginx.to_string(), &classes(&["alb"])).unwrap());
+    assert!(api::ingress_class_matches(&nginx.to_string(), &classes(&["nginx"])).unwrap());
+    // An empty annotation counts as absent: ingressClassName decides.
+    let empty = ingress(json!({"kubernetes.io/ingress.class": ""}));
+    assert!(api::ingress_class_matches(&empty.to_string(), &classes(&["alb"])).unwrap());
+    assert!(!api::ingress_class_matches(&empty.to_string(), &classes(&[""])).unwrap());
+}
