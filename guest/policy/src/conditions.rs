@@ -143,10 +143,12 @@ pub fn parse_conditions(value: &str) -> Result<Vec<HeaderCondition>> {
                 .filter(|n| !n.is_empty())
                 .ok_or_else(|| malformed(format!("{at}.HttpHeaderConfig has no HttpHeaderName")))?
                 .to_string();
-            if get_ci(cfg, "RegexValues")
-                .and_then(Value::as_array)
-                .is_some_and(|r| !r.is_empty())
-            {
+            let non_empty = |k: &str| {
+                get_ci(cfg, k)
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+            };
+            if non_empty("RegexValues") && non_empty("Values") {
                 return Err(malformed(format!(
                     "{at}.HttpHeaderConfig sets both Values and RegexValues; precisely one of \
                      them can be set"

@@ -1,8 +1,10 @@
 //! JSON read the way Go's `encoding/json` reads it into a struct, which is how the AWS Load
 //! Balancer Controller reads the action and condition annotations: a key matches a field
 //! exactly or ignoring case, and when several keys of one object match the same field the last
-//! one in the text wins. [`parse`] keeps, of each set of keys that differ only in case, the
-//! last; [`get_ci`] then finds a field in any case.
+//! one in the text wins; an object decoded into a field that already holds one is merged into
+//! it, as Go decodes into the struct it already has. [`parse`] keeps, of each set of keys that
+//! differ only in case, one (merged objects, else the last value); [`get_ci`] then finds a
+//! field in any case.
 
 use std::fmt;
 
@@ -56,11 +58,30 @@ impl<'de> Visitor<'de> for FoldedVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Folded, A::Error> {
         let mut object = Map::new();
         while let Some((key, Folded(value))) = map.next_entry::<String, Folded>()? {
-            object.retain(|k, _| !k.eq_ignore_ascii_case(&key));
-            object.insert(key, value);
+            insert_folded(&mut object, key, value);
         }
         Ok(Folded(Value::Object(object)))
     }
+}
+
+/// Puts `value` under `key`, in place of a key equal but for case: an object into an object
+/// merges (its keys folded the same way), anything else replaces.
+fn insert_folded(object: &mut Map<String, Value>, key: String, value: Value) {
+    let earlier = object
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(&key))
+        .cloned()
+        .and_then(|k| object.remove(&k));
+    let value = match (earlier, value) {
+        (Some(Value::Object(mut into)), Value::Object(from)) => {
+            for (k, v) in from {
+                insert_folded(&mut into, k, v);
+            }
+            Value::Object(into)
+        }
+        (_, later) => later,
+    };
+    object.insert(key, value);
 }
 
 impl<'de> Deserialize<'de> for Folded {

@@ -364,6 +364,7 @@ impl Check<'_, '_> {
             out.extend(
                 lint_lbc::port_spelling(ingress, &services, alb.service_port)
                     .into_iter()
+                    .chain(lint_lbc::empty_class_annotation(ingress))
                     .chain(lint_lbc::missing_forward_services(
                         ingress,
                         alb.prefix(),

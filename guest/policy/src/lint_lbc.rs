@@ -4,12 +4,28 @@
 //! as written, so the group would be replaced, without draining), and an action of any Rollout
 //! or of none that forwards to several target groups and names a Service that does not exist
 //! (the controller then fails the whole IngressGroup, so one bad Ingress blocks all of them).
-//! Each finding is (field on the Ingress, message), a warning.
+//! Also an empty `kubernetes.io/ingress.class` annotation: Albatross (as Argo Rollouts) then
+//! reads `ingressClassName`, but the controller lets the annotation decide whenever it is
+//! present, so it never builds the Ingress. Each finding is (field on the Ingress, message), a
+//! warning.
 
 use serde_json::Value;
 
 use crate::action::parse_action;
-use crate::ingress::Ingress;
+use crate::ingress::{INGRESS_CLASS_FIELD, Ingress};
+
+/// An empty class annotation, which the controller reads as a class of its own.
+pub(crate) fn empty_class_annotation(ingress: &Ingress) -> Option<(String, String)> {
+    (ingress.class_annotation() == Some("")).then(|| {
+        (
+            INGRESS_CLASS_FIELD.to_string(),
+            "is empty: Albatross, like Argo Rollouts, then goes by spec.ingressClassName, but \
+             the AWS Load Balancer Controller lets the annotation decide whenever it is present \
+             and builds no Ingress of class \"\"; remove the annotation"
+                .to_string(),
+        )
+    })
+}
 
 /// Paths whose backend names one of `services` with a port other than `service_port`, spelled
 /// as the action spells it (the number).
@@ -51,17 +67,23 @@ pub(crate) fn port_spelling(
     out
 }
 
-/// Action annotations (under `prefix`) that forward to two or more target groups and name a
+/// Action annotations (under `prefix`) that a `use-annotation` backend of the Ingress reads
+/// (the controller parses no other), that forward to two or more target groups and name a
 /// Service for which `exists` is false.
 pub(crate) fn missing_forward_services(
     ingress: &Ingress,
     prefix: &str,
     exists: impl Fn(&str) -> bool,
 ) -> Vec<(String, String)> {
-    let actions = format!("{prefix}/actions.");
+    let read: Vec<String> = ingress
+        .service_backends()
+        .into_iter()
+        .filter(|(_, _, b)| b["port"]["name"].as_str() == Some("use-annotation"))
+        .filter_map(|(_, _, b)| b["name"].as_str().map(|n| format!("{prefix}/actions.{n}")))
+        .collect();
     let mut out = Vec::new();
     for (key, value) in &ingress.metadata.annotations {
-        if !key.starts_with(&actions) {
+        if !read.contains(key) {
             continue;
         }
         let Ok(action) = parse_action(value) else {

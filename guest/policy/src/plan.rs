@@ -111,17 +111,15 @@ pub fn plan_step(
             )
         });
     let stable_replicas = if canary.dynamic_stable_scale {
-        let wanted = with_min_pods(
-            canary,
-            replicas,
-            replicas_for_weight(replicas, stable_weight),
-        );
+        let wanted = replicas_for_weight(replicas, stable_weight);
         let observed = observed_stable_weight.map(|w| replicas_for_weight(replicas, w.min(100)));
         if aborted && let Some(obs) = observed_stable_weight {
             canary_replicas =
                 canary_replicas.max(replicas_for_weight(replicas, 100 - obs.min(100)));
         }
-        wanted.max(observed.unwrap_or(0))
+        // Argo raises both final counts, a setCanaryScale one included, under dynamicStableScale.
+        canary_replicas = with_min_pods(canary, replicas, canary_replicas);
+        with_min_pods(canary, replicas, wanted.max(observed.unwrap_or(0)))
     } else {
         replicas
     };

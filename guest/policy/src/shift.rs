@@ -46,16 +46,18 @@ impl Pass {
         idx: usize,
         sides: (Side<'_>, Side<'_>),
     ) -> Result<bool> {
-        if let Some((why, hold)) = self.shift_unsafe(host, view, weight, sides)? {
-            // The weight the ALB is asked for now is written back in full, so a target group
+        if let Some((why, hold)) = self.shift_unsafe(host, view, weight, idx, sides)? {
+            // The weight every Ingress asks for now is written back in full, so a target group
             // an edited action left out gets its health checks again while the shift waits.
-            write_traffic(
-                host,
-                view,
-                hold,
-                &header_routes_at(view, idx),
-                &self.settings,
-            )?;
+            if let Some(hold) = hold {
+                write_traffic(
+                    host,
+                    view,
+                    hold,
+                    &header_routes_at(view, idx),
+                    &self.settings,
+                )?;
+            }
             self.waiting(
                 format!("before canary weight {weight}: {why}"),
                 VERIFY_RETRY_MS,
@@ -104,30 +106,32 @@ impl Pass {
     }
 
     /// Why writing canary `weight` now would send traffic where no healthy target waits for
-    /// it, if it would (see `health`), and the canary weight to hold meanwhile. The shift is
-    /// measured from what each Ingress's action asks for now (the status's weight where an
-    /// action is unreadable): an action put back by hand or by a GitOps sync is a shift too.
-    /// None when every Ingress already asks for `weight`, or with verification off.
+    /// it, if it would (see `health`), and the canary weight to write back meanwhile, if that
+    /// moves nothing. The shift is measured from what each Ingress's action asks for now (the
+    /// status's weight where an action is unreadable or names other target groups): an action
+    /// put back by hand or by a GitOps sync is a shift too. The weight is written back only
+    /// when every Ingress reads as asking for that same weight of the canary and stable alone,
+    /// and no header route is in force (rewriting one would send its requests to the canary
+    /// the gate just found unready). None when every Ingress already asks for `weight`, before
+    /// any weight was written, or with verification off.
     fn shift_unsafe<H: Host>(
         &self,
         host: &mut H,
         view: &Rollout,
         weight: u32,
+        idx: usize,
         (canary, stable): (Side<'_>, Side<'_>),
-    ) -> Result<Option<(String, u32)>> {
+    ) -> Result<Option<(String, Option<u32>)>> {
         let Some(recorded) = self.status.canary.weights.as_ref().map(|w| w.canary.weight) else {
             return Ok(None);
         };
         if !self.settings.verify {
             return Ok(None);
         }
-        let mut written: Vec<u32> = written_canary_weights(host, view)?
-            .into_iter()
-            .map(|w| w.unwrap_or(recorded))
-            .collect();
-        if written.is_empty() {
-            written.push(recorded);
-        }
+        let read = written_canary_weights(host, view)?;
+        let readable = read.iter().all(Option::is_some) && header_routes_at(view, idx).is_empty();
+        let written: Vec<u32> = read.into_iter().map(|w| w.unwrap_or(recorded)).collect();
+        let hold = |from: u32| (readable && written.iter().all(|w| *w == from)).then_some(from);
         let roles = service_roles(view)?;
         let alb = self.status.alb.as_ref();
         let replicas = view.spec.replicas_or_default();
@@ -142,7 +146,7 @@ impl Pass {
                     .map(|g| g.arn.clone()),
             };
             if let Some(why) = self.unhealthy_for(host, ns, replicas, growing)? {
-                return Ok(Some((why, from)));
+                return Ok(Some((why, hold(from))));
             }
         }
         if let Some(from) = written.iter().copied().filter(|w| *w > weight).max() {
@@ -155,7 +159,7 @@ impl Pass {
                     .map(|g| g.arn.clone()),
             };
             if let Some(why) = self.unhealthy_for(host, ns, replicas, growing)? {
-                return Ok(Some((why, from)));
+                return Ok(Some((why, hold(from))));
             }
         }
         Ok(None)

@@ -90,13 +90,15 @@ pub(crate) fn write_traffic<H: Host>(
 
 /// The canary weight, percent, each Ingress of the Rollout asks its ALB for now: its action
 /// annotation as it stands, whoever wrote it last (a GitOps sync may have put an older one
-/// back). None for an Ingress whose action is missing or unreadable.
+/// back). None for an Ingress whose action is missing, unreadable, or forwards to a target
+/// group that is neither the canary's nor the stable's Service.
 pub(crate) fn written_canary_weights<H: Host>(
     host: &mut H,
     rollout: &Rollout,
 ) -> Result<Vec<Option<u32>>> {
     let key = action_key(rollout)?;
-    let canary = service_roles(rollout)?.canary_service;
+    let roles = service_roles(rollout)?;
+    let (canary, stable) = (roles.canary_service, roles.stable_service);
     let ns = namespace(rollout);
     let mut out = Vec::new();
     for name in rollout.alb()?.ingress_names() {
@@ -105,7 +107,14 @@ pub(crate) fn written_canary_weights<H: Host>(
             .metadata
             .annotations
             .get(&key)
-            .and_then(|v| parse_action(v).ok());
+            .and_then(|v| parse_action(v).ok())
+            .filter(|a| {
+                a.target_groups.iter().all(|g| {
+                    g.service_name
+                        .as_deref()
+                        .is_some_and(|s| s == canary || s == stable)
+                })
+            });
         out.push(action.map(|a| {
             let weight = |g: &crate::action::ActionTargetGroup| g.weight.unwrap_or(1);
             let total: u32 = a.target_groups.iter().map(weight).sum();

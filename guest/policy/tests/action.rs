@@ -324,3 +324,11 @@ fn conditions_parser_is_lenient_on_case_and_strict_on_shape() {
         );
     }
 }
+
+#[test]
+fn a_repeated_object_key_merges_as_go_decodes_it() {
+    let split = r#"{"Type":"forward","forwardConfig":{"TargetGroups":[{"ServiceName":"a","ServicePort":80}]},"ForwardConfig":{"TargetGroupStickinessConfig":{"Enabled":true,"DurationSeconds":60}}}"#;
+    let a = api::parse_action(split).unwrap();
+    assert_eq!(a.target_groups.len(), 1, "the target groups survived");
+    assert!(a.stickiness.is_some_and(|s| s.enabled));
+}

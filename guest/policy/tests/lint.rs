@@ -525,12 +525,45 @@ fn a_path_spelling_the_stable_port_by_name_is_a_warning() {
 fn a_multi_target_forward_naming_a_missing_service_is_a_warning() {
     let key = "alb.ingress.kubernetes.io/actions.other";
     let broken = json!({key: r#"{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"stable-svc","ServicePort":"80","Weight":50},{"ServiceName":"gone-svc","ServicePort":"80","Weight":50}]}}"#});
-    let findings = run(&replace("Ingress", "web", Some(web(broken))));
+    let read_by = |annotations: Value| {
+        set(
+            web(annotations),
+            "/spec/rules/0/http/paths",
+            json!([
+                {"path": "/", "pathType": "Prefix",
+                 "backend": {"service": {"name": "root-svc", "port": {"name": "use-annotation"}}}},
+                {"path": "/other", "pathType": "Prefix",
+                 "backend": {"service": {"name": "other", "port": {"name": "use-annotation"}}}}
+            ]),
+        )
+    };
+    let findings = run(&replace("Ingress", "web", Some(read_by(broken.clone()))));
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert_eq!(findings[0].severity, Warning);
     assert_eq!(findings[0].field, format!("metadata.annotations[{key}]"));
     assert!(findings[0].message.contains("gone-svc"));
     assert!(findings[0].message.contains("IngressGroup"));
+    // An action no use-annotation path reads is never parsed by the controller.
+    assert_eq!(run(&replace("Ingress", "web", Some(web(broken)))), vec![]);
     let single = json!({key: r#"{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"gone-svc","ServicePort":"80"}]}}"#});
-    assert_eq!(run(&replace("Ingress", "web", Some(web(single)))), vec![]);
+    assert_eq!(
+        run(&replace("Ingress", "web", Some(read_by(single)))),
+        vec![]
+    );
+}
+
+#[test]
+fn an_empty_class_annotation_is_a_warning() {
+    assert_eq!(
+        found(&replace(
+            "Ingress",
+            "web",
+            Some(web(json!({"kubernetes.io/ingress.class": ""})))
+        )),
+        one(
+            Warning,
+            INGRESS,
+            "metadata.annotations[kubernetes.io/ingress.class]"
+        )
+    );
 }

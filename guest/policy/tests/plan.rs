@@ -160,3 +160,22 @@ fn set_canary_scale_is_ignored_while_aborted_unless_the_abort_delay_is_zero() {
     );
     assert_eq!(plan(&other_delay, 1, None), (0, 0, 10));
 }
+
+#[test]
+fn under_dynamic_stable_scale_min_pods_raises_the_final_counts() {
+    let r = set(
+        canary(),
+        "/spec/strategy/canary/steps",
+        json!([
+            {"setCanaryScale": {"replicas": 1}},
+            {"setCanaryScale": {"matchTrafficWeight": true}},
+            {"setWeight": 100}
+        ]),
+    );
+    let r = set(r, "/spec/strategy/canary/dynamicStableScale", json!(true));
+    let r = set(r, "/spec/strategy/canary/minPodsPerReplicaSet", json!(2));
+    // Desired stable 0 at 100%, but the ALB still sends the stable 5%: 1 pod, raised to 2.
+    assert_eq!(plan(&r, 2, Some(5)), (100, 10, 2));
+    // A setCanaryScale count is raised too (Argo raises the final canary count).
+    assert_eq!(plan(&r, 0, None), (0, 2, 10));
+}

@@ -44,12 +44,15 @@ fn finalizers(object: &Value) -> Vec<String> {
 }
 
 impl World {
-    /// Puts Albatross's finalizer on a Rollout manifest, as the controller does on first sight.
+    /// Puts Albatross's finalizer on a Rollout manifest, as the controller does on first sight
+    /// (a manifest without a `metadata` object is left as it is, for the store to refuse).
     pub fn with_finalizer(mut rollout: Value) -> Value {
         let mut list = finalizers(&rollout);
         if !list.iter().any(|f| f == FINALIZER) {
             list.push(FINALIZER.to_string());
-            rollout["metadata"]["finalizers"] = json!(list);
+            if let Some(meta) = rollout.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("finalizers".into(), json!(list));
+            }
         }
         rollout
     }

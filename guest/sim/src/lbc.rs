@@ -17,7 +17,7 @@ use albatross_policy::elb::{
     ForwardConfig, Listener, LoadBalancer, Rule, RuleAction, RuleCondition, Tag, TargetGroup,
     TargetHealthState, WeightedTargetGroup,
 };
-use albatross_policy::ingress::{Ingress, class_matches};
+use albatross_policy::ingress::Ingress;
 use serde_json::{Value, json};
 
 use crate::world::World;
@@ -113,6 +113,15 @@ impl Elb {
                 })
             })
         })
+    }
+}
+
+/// Whether the controller builds this Ingress, by its own rule: the class annotation, when
+/// present at all (empty included), decides; else `spec.ingressClassName` must be `alb`.
+fn lbc_serves(ingress: &Ingress) -> bool {
+    match ingress.class_annotation() {
+        Some(class) => class == "alb",
+        None => ingress.class_name() == Some("alb"),
     }
 }
 
@@ -374,7 +383,7 @@ impl World {
             let Ok(ingress) = serde_json::from_value::<Ingress>(raw.clone()) else {
                 continue;
             };
-            if !class_matches(&ingress, &["alb"]) {
+            if !lbc_serves(&ingress) {
                 continue;
             }
             let ns = ingress.metadata.namespace_or_default().to_string();

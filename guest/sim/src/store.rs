@@ -64,9 +64,16 @@ pub struct Store {
     now: String,
 }
 
+/// An object's `metadata.deletionTimestamp`, when it is being deleted.
+fn deletion_of(object: &Value) -> Option<&Value> {
+    object
+        .pointer("/metadata/deletionTimestamp")
+        .filter(|t| !t.is_null())
+}
+
 /// Whether an object is being deleted and nothing holds it any more.
 fn released(object: &Value) -> bool {
-    object.pointer("/metadata/deletionTimestamp").is_some()
+    deletion_of(object).is_some()
         && object
             .pointer("/metadata/finalizers")
             .and_then(Value::as_array)
@@ -115,6 +122,16 @@ impl Store {
     /// Gives `object` the next resourceVersion and stores it under `k` (or, when it is being
     /// deleted and has no finalizer left, removes it); its text.
     fn store(&mut self, k: ObjectKey, mut object: Value) -> String {
+        // Once set, a deletionTimestamp stays: no write takes an object out of deletion.
+        if let Some(t) = self
+            .objects
+            .get(&k)
+            .filter(|s| s.json.contains("\"deletionTimestamp\""))
+            .map(Stored::value)
+            .and_then(|before| deletion_of(&before).cloned())
+        {
+            object["metadata"]["deletionTimestamp"] = t;
+        }
         self.version += 1;
         object["metadata"]["resourceVersion"] = Value::String(self.version.to_string());
         let stored = Stored::new(&object);
@@ -241,7 +258,7 @@ impl Store {
             .get(&k)
             .map(Stored::value)
             .ok_or_else(|| HostError::NotFound(format!("{kind} {namespace}/{name}")))?;
-        if object.pointer("/metadata/deletionTimestamp").is_some() {
+        if deletion_of(&object).is_some() {
             return Ok(());
         }
         let now = if self.now.is_empty() {

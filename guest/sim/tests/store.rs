@@ -193,3 +193,39 @@ fn deletion_waits_for_the_finalizers_and_the_write_that_takes_the_last_off_remov
         "the last finalizer went"
     );
 }
+
+#[test]
+fn no_write_takes_an_object_out_of_deletion() {
+    let mut store = Store::default();
+    store
+        .put(
+            "Rollout",
+            json!({"kind": "Rollout", "metadata": {"name": "web", "namespace": "shop",
+                   "finalizers": ["albatross.io/traffic"]}}),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .delete("Rollout", "shop", "web")
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .patch(
+            "Rollout",
+            "shop",
+            "web",
+            &json!({"metadata": {"deletionTimestamp": null}}),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let still = store.get("Rollout", "shop", "web").expect("held");
+    assert!(
+        still["metadata"]["deletionTimestamp"].is_string(),
+        "{still}"
+    );
+    // A null deletionTimestamp on a new object is no deletion.
+    store
+        .put(
+            "Pod",
+            json!({"kind": "Pod", "metadata": {"name": "p", "namespace": "shop", "deletionTimestamp": null}}),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(store.get("Pod", "shop", "p").is_some());
+}
