@@ -105,10 +105,10 @@ fn pure(c: &mut Criterion) {
         b.iter(|| p.call_verify_weights(&mut store, black_box(&wit_check)))
     });
     g.bench_function("verify-ips/native", |b| {
-        b.iter(|| api::verify_ips(black_box(&ips), black_box(&targets)))
+        b.iter(|| api::verify_ips(black_box(&ips), 8080, black_box(&targets)))
     });
     g.bench_function("verify-ips/wasm", |b| {
-        b.iter(|| p.call_verify_ips(&mut store, black_box(&ips), black_box(&wit_targets)))
+        b.iter(|| p.call_verify_ips(&mut store, black_box(&ips), 8080, black_box(&wit_targets)))
     });
     g.finish();
 }

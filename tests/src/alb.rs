@@ -223,18 +223,26 @@ pub async fn set_weights(client: &Client, alb: &Alb, weights: (i32, i32)) -> Res
     Ok(())
 }
 
-fn targets(ips: &[&str]) -> Vec<TargetDescription> {
+/// The port the test Services' pods serve on (their `targetPort`).
+pub const TARGET_PORT: i32 = 8080;
+
+fn targets(ips: &[&str], port: i32) -> Vec<TargetDescription> {
     ips.iter()
-        .map(|ip| TargetDescription::builder().id(*ip).port(8080).build())
+        .map(|ip| TargetDescription::builder().id(*ip).port(port).build())
         .collect()
 }
 
-/// Registers pod IPs in a target group.
+/// Registers pod IPs in a target group, on [`TARGET_PORT`].
 pub async fn register(client: &Client, tg: &str, ips: &[&str]) -> Result<(), String> {
+    register_on(client, tg, ips, TARGET_PORT).await
+}
+
+/// Registers pod IPs in a target group on `port`.
+pub async fn register_on(client: &Client, tg: &str, ips: &[&str], port: i32) -> Result<(), String> {
     client
         .register_targets()
         .target_group_arn(tg)
-        .set_targets(Some(targets(ips)))
+        .set_targets(Some(targets(ips, port)))
         .send()
         .await
         .map_err(fail("RegisterTargets"))?;
@@ -246,7 +254,7 @@ pub async fn deregister(client: &Client, tg: &str, ips: &[&str]) -> Result<(), S
     client
         .deregister_targets()
         .target_group_arn(tg)
-        .set_targets(Some(targets(ips)))
+        .set_targets(Some(targets(ips, TARGET_PORT)))
         .send()
         .await
         .map_err(fail("DeregisterTargets"))?;

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use albatross_policy::elb::{Rule, RuleAction, RuleCondition, TargetHealthState};
-use albatross_sim::lbc::Elb;
+use albatross_sim::lbc::{Elb, TargetKey};
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, FixedResponseActionConfig, ForwardActionConfig,
@@ -27,7 +27,7 @@ pub struct Mirror {
     /// Simulated listener ARN → the rules last written, by priority (moto rule ARN, rule).
     rules: BTreeMap<String, BTreeMap<String, (String, Rule)>>,
     /// Moto target group ARN → the target ids registered.
-    targets: BTreeMap<String, BTreeSet<String>>,
+    targets: BTreeMap<String, BTreeSet<TargetKey>>,
 }
 
 fn fail<E: std::fmt::Debug>(what: &str) -> impl FnOnce(E) -> String + '_ {
@@ -252,19 +252,23 @@ impl Mirror {
         }
         for tg in elb.target_groups.values() {
             let arn = self.to_moto(&tg.tg.arn);
-            let port = tg.tg.port.and_then(|p| i32::try_from(p).ok());
             // moto reports every registered target healthy: it gets only the world's healthy
             // ones, so a target still in health checks is not one it can route to either.
-            let wanted: BTreeSet<String> = tg
+            let wanted: BTreeSet<TargetKey> = tg
                 .targets
                 .iter()
                 .filter(|(_, t)| t.state == TargetHealthState::Healthy)
-                .map(|(id, _)| id.clone())
+                .map(|(key, _)| key.clone())
                 .collect();
             let have = self.targets.entry(arn.clone()).or_default().clone();
-            let describe = |ids: Vec<&String>| -> Vec<TargetDescription> {
-                ids.into_iter()
-                    .map(|id| TargetDescription::builder().id(id).set_port(port).build())
+            let describe = |keys: Vec<&TargetKey>| -> Vec<TargetDescription> {
+                keys.into_iter()
+                    .map(|(id, port)| {
+                        TargetDescription::builder()
+                            .id(id)
+                            .set_port(i32::try_from(*port).ok())
+                            .build()
+                    })
                     .collect()
             };
             let add = describe(wanted.difference(&have).collect());

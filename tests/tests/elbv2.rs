@@ -285,6 +285,13 @@ fn albatross_verify_reads_manifest_files_and_endpoint_flags_and_reports() {
         (0, 100),
     ));
     env.run(alb::register(&env.admin, &alb.canary_tg, &["10.1.0.7"]));
+    // 10.1.0.9 is registered, but on a port its Service does not target: it serves nothing.
+    env.run(alb::register_on(
+        &env.admin,
+        &alb.canary_tg,
+        &["10.1.0.9"],
+        9090,
+    ));
     env.run(alb::register(
         &env.admin,
         &alb.stable_tg,
@@ -296,7 +303,7 @@ fn albatross_verify_reads_manifest_files_and_endpoint_flags_and_reports() {
     // The Ingress as the AWS Load Balancer Controller leaves it: with its hostname.
     manifests.push(ingress("web", "root-svc", &alb.dns_name));
     let endpoints = [
-        "canary-svc=10.1.0.7, 10.1.0.8".to_string(),
+        "canary-svc=10.1.0.7, 10.1.0.8, 10.1.0.9".to_string(),
         "stable-svc=10.1.0.2,10.1.0.3".to_string(),
     ];
     let request = |weight| VerifyRequest {
@@ -322,12 +329,27 @@ fn albatross_verify_reads_manifest_files_and_endpoint_flags_and_reports() {
         ),
         "{report}"
     );
-    assert!(report.contains("    ✓ 10.1.0.7 healthy\n"), "{report}");
     assert!(
-        report.contains("    ✗ 10.1.0.8 not registered\n"),
+        report.contains("(ip targets, target port 8080)\n"),
         "{report}"
     );
-    assert!(report.contains("    ✓ 10.1.0.3 healthy\n"), "{report}");
+    assert!(report.contains("    ✓ 10.1.0.7:8080 healthy\n"), "{report}");
+    assert!(
+        report.contains("    ✗ 10.1.0.8:8080 not registered\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains("    ✗ 10.1.0.9:8080 not registered (registered on port 9090 instead, which serves nothing of this Service's)\n"),
+        "{report}"
+    );
+    assert!(report.contains("    ✓ 10.1.0.3:8080 healthy\n"), "{report}");
+    let canary = v
+        .targets
+        .iter()
+        .find(|t| t.role == "canary")
+        .and_then(|t| t.verdict.as_ref())
+        .unwrap_or_else(|| panic!("no canary verdict: {v:#?}"));
+    assert_eq!(canary.missing, ["10.1.0.8", "10.1.0.9"], "{v:#?}");
     assert!(
         report.ends_with("NOT VERIFIED: see the ✗ and ! lines above\n"),
         "{report}"
@@ -344,5 +366,5 @@ fn albatross_verify_reads_manifest_files_and_endpoint_flags_and_reports() {
     .unwrap_or_else(|e| panic!("{e:#}"))
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(v.verified, "{}", format_report(&v));
-    assert!(format_report(&v).ends_with("VERIFIED: the load balancer carries the desired weights and every endpoint IP is registered\n"));
+    assert!(format_report(&v).ends_with("VERIFIED: the load balancer carries the desired weights and every endpoint IP is registered at its target port\n"));
 }

@@ -12,11 +12,11 @@ fn the_default_component_imports_only_the_contract() {
     assert_eq!(
         imports,
         [
-            "albatross:strategy/clock@0.1.0",
-            "albatross:strategy/cluster@0.1.0",
-            "albatross:strategy/elbv2@0.1.0",
-            "albatross:strategy/log@0.1.0",
-            "albatross:strategy/types@0.1.0",
+            "albatross:strategy/clock@0.2.0",
+            "albatross:strategy/cluster@0.2.0",
+            "albatross:strategy/elbv2@0.2.0",
+            "albatross:strategy/log@0.2.0",
+            "albatross:strategy/types@0.2.0",
         ]
     );
     assert!(module.foreign_imports().is_empty());

@@ -1,5 +1,6 @@
-//! The module registry: live swap under load, digest pinning, the compiled-code cache, and
-//! which module serves a Rollout. Uses the calm module in two versions (`calm-1.wasm`,
+//! The module registry: live swap under load, digest pinning, the compiled-code cache, which
+//! module serves a Rollout, and a module built against another contract version refused by
+//! name. Uses the calm module in two versions (`calm-1.wasm`,
 //! `calm-2.wasm`, built by `cargo xtask guest` from tests/hostile), which report their version
 //! through `info`.
 
@@ -11,7 +12,9 @@ use albatross::backend::Backend;
 use albatross::backend::offline::OfflineHost;
 use albatross::commands::module::{format_inspection, inspect, precompile};
 use albatross::runtime::call::call_reconcile;
-use albatross::runtime::engine::{DEFAULT_MODULE_NAME, new_engine};
+use albatross::runtime::engine::{
+    CONTRACT_VERSION, DEFAULT_MODULE_NAME, StrategyModule, new_engine,
+};
 use albatross::runtime::pure::{Call, call_wasm};
 use albatross::runtime::registry::{Registry, RegistryConfig, STRATEGY_ANNOTATION, digest};
 use albatross_policy::reconcile::Settings;
@@ -262,17 +265,83 @@ fn inspect_names_the_world_the_version_and_the_imports() {
     );
     assert!(
         i.exports
-            .contains(&"albatross:strategy/reconciler@0.1.0".to_string())
+            .contains(&"albatross:strategy/reconciler@0.2.0".to_string())
     );
     let text = format_inspection(&i);
     assert!(
-        text.contains("world:    albatross:strategy/strategy@0.1.0 (implemented)"),
+        text.contains("world:    albatross:strategy/strategy@0.2.0 (implemented)"),
         "{text}"
     );
     let sim = inspect(&engine, &built_component("albatross-sim.wasm"))
         .unwrap_or_else(|e| panic!("{e:#}"));
     assert!(sim.reports.is_none());
     assert!(
-        format_inspection(&sim).contains("does not implement albatross:strategy/strategy@0.1.0")
+        format_inspection(&sim).contains("does not implement albatross:strategy/strategy@0.2.0")
+    );
+}
+
+/// `component` as if built against contract `0.1.0`: every `@0.2.0` of its interface names
+/// rewritten (same length, so the binary stays valid). What an operator holds after
+/// upgrading Albatross without rebuilding a module of their own.
+fn built_against_0_1(component: &[u8]) -> Vec<u8> {
+    let (new, old) = (b"@0.2.0", b"@0.1.0");
+    let mut out = component.to_vec();
+    let mut i = 0;
+    while i + new.len() <= out.len() {
+        if &out[i..i + new.len()] == new {
+            out[i..i + new.len()].copy_from_slice(old);
+            i += new.len();
+        } else {
+            i += 1;
+        }
+    }
+    assert_ne!(out, component, "no contract version found to rewrite");
+    out
+}
+
+#[test]
+fn a_module_built_against_the_old_contract_is_refused_by_version_and_the_loaded_one_serves() {
+    assert_eq!(CONTRACT_VERSION, "0.2.0");
+    let engine = new_engine().unwrap_or_else(|e| panic!("{e:#}"));
+    let old = built_against_0_1(&bytes("calm-2.wasm"));
+    let err = StrategyModule::load(&engine, "calm", &old)
+        .err()
+        .unwrap_or_else(|| panic!("a 0.1.0 module was linked"));
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("was built against albatross:strategy@0.1.0")
+            && text.contains("this host speaks albatross:strategy@0.2.0")
+            && text.contains("rebuild the module"),
+        "{text}"
+    );
+    let dir = scratch_dir("old-contract");
+    put(&dir, "calm.wasm", &bytes("calm-1.wasm"));
+    let registry = Registry::new(
+        &engine,
+        RegistryConfig {
+            module_dir: Some(dir.clone()),
+            ..RegistryConfig::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    put(&dir, "calm.wasm", &old);
+    let refused = registry.rescan();
+    let err = refused[0]
+        .1
+        .as_ref()
+        .err()
+        .unwrap_or_else(|| panic!("the 0.1.0 module was accepted"));
+    assert!(
+        format!("{err:#}").contains("was built against albatross:strategy@0.1.0"),
+        "{err:#}"
+    );
+    assert_eq!(version(&registry, "calm"), "calm-1");
+    let path = dir.join("calm.wasm");
+    let i = inspect(&engine, &path).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(
+        i.not_a_strategy
+            .as_deref()
+            .is_some_and(|r| r.contains("was built against albatross:strategy@0.1.0")),
+        "{i:?}"
     );
 }

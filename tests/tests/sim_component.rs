@@ -17,7 +17,7 @@ fn the_world_component_imports_no_functions() {
         .map(|(n, _)| n.to_string())
         .collect();
     // Only the contract's types interface (no functions): no WASI, no host calls.
-    assert_eq!(imports, ["albatross:strategy/types@0.1.0"]);
+    assert_eq!(imports, ["albatross:strategy/types@0.2.0"]);
 }
 
 #[test]

@@ -106,6 +106,6 @@ pub fn verify_weights(check: &WeightCheck) -> Result<WeightVerdict> {
 }
 
 /// IP verification (WIT `verify-ips`).
-pub fn verify_ips(endpoint_ips: &[String], targets: &[TargetHealth]) -> IpVerdict {
-    verify::verify_ips(endpoint_ips, targets)
+pub fn verify_ips(endpoint_ips: &[String], port: u32, targets: &[TargetHealth]) -> IpVerdict {
+    verify::verify_ips(endpoint_ips, port, targets)
 }

@@ -15,12 +15,14 @@
 //!   service selects it and its IPs have left those target groups.
 
 use crate::adopt::revision_hash;
+use crate::bindings::bound_target_groups;
 use crate::error::Result;
 use crate::host::{EventType, Host};
 use crate::reconcile::{PODS_RETRY_MS, Pass, VERIFY_RETRY_MS};
 use crate::spec::{BlueGreenStrategy, Rollout};
 use crate::status::{PauseCondition, parse_rfc3339, rfc3339};
-use crate::targets::{bound_target_groups, unhealthy_pod_ips, unregistered_pod_ips};
+use crate::target_port::PortLookup;
+use crate::targets::{unhealthy_pod_ips, unregistered_pod_ips};
 use crate::workload::{
     ReplicaSet, ensure_replicaset, namespace, note_revision, replicasets, select, select_all,
     selected_hash,
@@ -169,7 +171,13 @@ impl Pass {
                 );
                 return Ok(());
             }
-            match unregistered_pod_ips(host, &ns, &hash, &target_groups) {
+            let lookup = PortLookup {
+                api_version: &self.settings.target_group_binding_api_version,
+                namespace: &ns,
+                service: &bg.active_service,
+                fallback: None,
+            };
+            match unregistered_pod_ips(host, &lookup, &hash, &target_groups) {
                 Ok(missing) if missing.is_empty() => {}
                 Ok(missing) => {
                     self.waiting(
@@ -215,7 +223,13 @@ impl Pass {
             return Ok(true);
         }
         select_all(host, ns, service, &[active, hash], sets)?;
-        let unhealthy = match unhealthy_pod_ips(host, ns, hash, target_groups) {
+        let lookup = PortLookup {
+            api_version: &self.settings.target_group_binding_api_version,
+            namespace: ns,
+            service,
+            fallback: None,
+        };
+        let unhealthy = match unhealthy_pod_ips(host, &lookup, hash, target_groups) {
             Ok(u) => u,
             Err(e) => {
                 self.waiting(

@@ -31,6 +31,7 @@ use crate::plan::{plan_step, replicas_for_weight};
 use crate::reconcile::{PODS_RETRY_MS, Pass, VERIFY_RETRY_MS};
 use crate::shift::walk_back;
 use crate::spec::Rollout;
+use crate::target_port::{PortLookup, service_port_fallback};
 use crate::targets::unregistered_pod_ips;
 use crate::workload::{
     ReplicaSet, endpoint_ips, ensure_replicaset, namespace, note_revision, pod_ips, replicasets,
@@ -376,7 +377,14 @@ impl Pass {
             );
             return Ok(false);
         }
-        let missing = match unregistered_pod_ips(host, ns, hash, std::slice::from_ref(&tg.arn)) {
+        let lookup = PortLookup {
+            api_version: &self.settings.target_group_binding_api_version,
+            namespace: ns,
+            service,
+            fallback: service_port_fallback(rollout),
+        };
+        let missing = match unregistered_pod_ips(host, &lookup, hash, std::slice::from_ref(&tg.arn))
+        {
             Ok(m) => m,
             Err(e) => {
                 self.waiting(

@@ -11,12 +11,12 @@
 //! needs one. The target groups are the Service's TargetGroupBindings (every ALB that uses it)
 //! and the one the last weight verification found for its role.
 
+use crate::bindings::bound_target_groups;
 use crate::elb::TargetHealthState;
 use crate::error::Result;
 use crate::host::Host;
 use crate::plan::replicas_for_weight;
 use crate::reconcile::Pass;
-use crate::targets::bound_target_groups;
 use crate::workload::pod_ips;
 
 /// The ReplicaSet behind one side of a shift: its pod-template hash and available pods.

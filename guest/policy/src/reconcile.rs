@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bindings::DEFAULT_TARGET_GROUP_BINDING_API;
 use crate::duration::duration_millis;
 use crate::error::Result;
 use crate::host::{Event, EventType, Host};
@@ -16,7 +17,6 @@ use crate::status::{
     AlbStatus, AwsResourceRef, PauseCondition, RolloutStatus, TrafficWeights, WeightDestination,
     parse_rfc3339, rfc3339,
 };
-use crate::targets::DEFAULT_TARGET_GROUP_BINDING_API;
 use crate::traffic::{arn_name, release_ingresses};
 use crate::validate::validate;
 use crate::verify::{DEFAULT_CLUSTER_TAG, DEFAULT_RESOURCE_TAG, WeightVerdict};

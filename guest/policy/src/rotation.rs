@@ -25,11 +25,12 @@
 
 use serde_json::{Value, json};
 
+use crate::bindings::bound_target_groups;
 use crate::error::{HostError, Result};
 use crate::host::{EventType, Host, Level, ObjectKind, PatchType};
 use crate::reconcile::{Pass, VERIFY_RETRY_MS};
 use crate::spec::Rollout;
-use crate::targets::{bound_target_groups, ips_still_registered};
+use crate::targets::ips_still_registered;
 use crate::workload::{HASH_LABEL, ReplicaSet, ensure_replicaset, mark_rotation, namespace};
 
 /// The label that keeps a pod in its Services' endpoints (`in`) or takes it out (`out`).

@@ -1,93 +1,63 @@
-//! What the target groups hold for a Rollout's pods, through the imports: the target groups a
-//! Service is bound to (TargetGroupBinding objects, as the AWS Load Balancer Controller creates
-//! them for Ingress backends and as users create them by hand), which of a ReplicaSet's pod
-//! IPs are not yet registered or not yet healthy in them (target IP verification, the
-//! blue-green switch), and whether any is still registered (the scale-down gate).
-
-use serde_json::Value;
+//! What the target groups hold for a Rollout's pods, through the imports: which of a
+//! ReplicaSet's pod IPs are not yet registered or not yet healthy in them at the target port (target IP
+//! verification, the blue-green switch), and whether any is still registered on any port
+//! (the scale-down gate, which errs towards waiting).
 
 use crate::elb::{TargetHealth, TargetHealthState};
-use crate::error::{HostError, Result};
-use crate::host::{Host, ObjectKind};
+use crate::error::Result;
+use crate::host::Host;
+use crate::target_port::{PortLookup, target_port};
 use crate::verify::verify_ips;
 use crate::workload::pod_ips;
 
-/// The apiVersion of the AWS Load Balancer Controller's TargetGroupBinding (EKS Auto Mode
-/// serves its own, `eks.amazonaws.com/v1`).
-pub const DEFAULT_TARGET_GROUP_BINDING_API: &str = "elbv2.k8s.aws/v1beta1";
-
-/// The TargetGroupBinding kind at `api_version`.
-pub fn target_group_binding_kind(api_version: &str) -> ObjectKind {
-    ObjectKind::new(api_version, "TargetGroupBinding")
-}
-
-/// The target group ARNs bound to a Service in a namespace, by the TargetGroupBindings of
-/// `api_version`.
-pub fn bound_target_groups<H: Host>(
-    host: &mut H,
-    api_version: &str,
-    ns: &str,
-    service: &str,
-) -> Result<Vec<String>> {
-    let mut arns = Vec::new();
-    for json in host.list(&target_group_binding_kind(api_version), ns, "")? {
-        let tgb: Value = serde_json::from_str(&json).map_err(|e| {
-            HostError::Invalid(format!("TargetGroupBinding from the host is not JSON: {e}"))
-        })?;
-        if tgb["spec"]["serviceRef"]["name"].as_str() == Some(service)
-            && let Some(arn) = tgb["spec"]["targetGroupARN"].as_str()
-        {
-            arns.push(arn.to_string());
-        }
-    }
-    Ok(arns)
-}
-
-/// The pod IPs of `hash` that some target group of `arns` does not list as registered. Only
-/// `ip` target groups hold pod IPs; `instance` ones (node ports) are not checked, as in Argo
-/// Rollouts.
+/// The pod IPs of `hash` that some target group of `arns` does not list as registered at the
+/// target port of `lookup`'s Service. Only `ip` target groups hold pod IPs; `instance` ones
+/// (node ports) are not checked, as in Argo Rollouts. A target port that cannot be resolved
+/// is an error naming the object and field.
 pub fn unregistered_pod_ips<H: Host>(
     host: &mut H,
-    ns: &str,
+    lookup: &PortLookup<'_>,
     hash: &str,
     arns: &[String],
 ) -> Result<Vec<String>> {
-    pod_ips_lacking(host, ns, hash, arns, |ips, targets| {
-        verify_ips(ips, targets).missing
+    pod_ips_lacking(host, lookup, hash, arns, |ips, port, targets| {
+        verify_ips(ips, port, targets).missing
     })
 }
 
-/// The pod IPs of `hash` that some `ip` target group of `arns` does not list as `healthy`.
+/// The pod IPs of `hash` that some `ip` target group of `arns` does not list as `healthy` at
+/// the target port of `lookup`'s Service.
 pub fn unhealthy_pod_ips<H: Host>(
     host: &mut H,
-    ns: &str,
+    lookup: &PortLookup<'_>,
     hash: &str,
     arns: &[String],
 ) -> Result<Vec<String>> {
-    pod_ips_lacking(host, ns, hash, arns, |ips, targets| {
+    pod_ips_lacking(host, lookup, hash, arns, |ips, port, targets| {
         ips.iter()
             .filter(|ip| {
-                !targets
-                    .iter()
-                    .any(|t| &t.id == *ip && t.state == TargetHealthState::Healthy)
+                !targets.iter().any(|t| {
+                    &t.id == *ip && t.port == Some(port) && t.state == TargetHealthState::Healthy
+                })
             })
             .cloned()
             .collect()
     })
 }
 
-/// The pod IPs of `hash` that `lacking` finds wanting in some `ip` target group of `arns`.
+/// The pod IPs of `hash` that `lacking` finds wanting in some `ip` target group of `arns`, at
+/// its target port.
 fn pod_ips_lacking<H: Host>(
     host: &mut H,
-    ns: &str,
+    lookup: &PortLookup<'_>,
     hash: &str,
     arns: &[String],
-    lacking: impl Fn(&[String], &[TargetHealth]) -> Vec<String>,
+    lacking: impl Fn(&[String], u32, &[TargetHealth]) -> Vec<String>,
 ) -> Result<Vec<String>> {
     if arns.is_empty() {
         return Ok(Vec::new());
     }
-    let ips = pod_ips(host, ns, hash)?;
+    let ips = pod_ips(host, lookup.namespace, hash)?;
     let mut missing = Vec::new();
     let ip_groups: Vec<String> = host
         .describe_target_groups(None, arns)?
@@ -96,8 +66,9 @@ fn pod_ips_lacking<H: Host>(
         .map(|tg| tg.arn)
         .collect();
     for arn in &ip_groups {
+        let port = target_port(host, lookup, arn)??;
         let targets = host.describe_target_health(arn)?;
-        for ip in lacking(&ips, &targets) {
+        for ip in lacking(&ips, port, &targets) {
             if !missing.contains(&ip) {
                 missing.push(ip);
             }

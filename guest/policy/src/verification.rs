@@ -2,21 +2,22 @@
 //! WIT `verify` export, and `albatross verify`): for each Ingress, the desired weights against
 //! every listener rule of the ALB its hostname names; for the canary and stable Services, their
 //! endpoint IPs against the targets registered in their target groups (found by tag on the ALB
-//! and by TargetGroupBinding), with each target's health. Nothing is written.
+//! and by TargetGroupBinding) at the resolved target port, with each target's health. Nothing
+//! is written.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
+use crate::bindings::bound_target_groups;
 use crate::elb::TargetHealth;
-use crate::error::{HostError, Result};
-use crate::host::{Host, ObjectKind};
+use crate::error::{HostError, Result, StrategyError};
+use crate::host::Host;
 use crate::pingpong::service_roles;
 use crate::reconcile::Settings;
 use crate::spec::Rollout;
-use crate::targets::bound_target_groups;
+use crate::target_port::{PortLookup, service_port_fallback, target_port};
 use crate::traffic::verify_ingresses;
 use crate::verify::{IpVerdict, WeightVerdict, verify_ips};
-use crate::workload::namespace;
+use crate::workload::{endpoint_ips, namespace};
 
 /// Weight verification of one Ingress (the WIT `ingress-verification`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,8 +46,12 @@ pub struct TargetVerification {
     pub endpoint_ips: Vec<String>,
     /// The targets registered in the target group, with their health.
     pub targets: Vec<TargetHealth>,
-    /// The comparison, for an `ip` target group (instance targets are nodes, not pod IPs).
+    /// The comparison, for an `ip` target group whose target port resolved (instance targets
+    /// are nodes, not pod IPs).
     pub verdict: Option<IpVerdict>,
+    /// Why the target port of an `ip` target group could not be resolved, naming the object
+    /// and field; such a target group is not verified.
+    pub port_unresolved: Option<String>,
 }
 
 /// Everything one verification compared (the WIT `verification`).
@@ -73,27 +78,6 @@ pub fn current_canary_weight(rollout: &Rollout) -> u32 {
         .weights
         .as_ref()
         .map_or(0, |w| w.canary.weight)
-}
-
-/// The ready IPs of a Service's Endpoints object (none when it has no Endpoints).
-fn endpoint_ips<H: Host>(host: &mut H, ns: &str, service: &str) -> Result<Vec<String>> {
-    let json = match host.get(&ObjectKind::new("v1", "Endpoints"), ns, service) {
-        Ok(json) => json,
-        Err(HostError::NotFound(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
-    };
-    let endpoints: Value = serde_json::from_str(&json).map_err(|e| {
-        HostError::Invalid(format!(
-            "Endpoints {ns}/{service} from the host is not JSON: {e}"
-        ))
-    })?;
-    Ok(endpoints["subsets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|s| s["addresses"].as_array().into_iter().flatten())
-        .filter_map(|a| a["ip"].as_str().map(str::to_string))
-        .collect())
 }
 
 /// Verifies the Rollout given as JSON (validated first); see [`verify_rollout`].
@@ -160,9 +144,22 @@ pub fn verify_rollout<H: Host>(
             continue;
         }
         let ips = endpoint_ips(host, &ns, service)?;
+        let lookup = PortLookup {
+            api_version: &settings.target_group_binding_api_version,
+            namespace: &ns,
+            service,
+            fallback: service_port_fallback(rollout),
+        };
         for tg in groups.iter().filter(|g| arns.contains(&g.arn)) {
             let registered = host.describe_target_health(&tg.arn)?;
-            let verdict = (tg.target_type == "ip").then(|| verify_ips(&ips, &registered));
+            let (verdict, port_unresolved) = if tg.target_type == "ip" {
+                match target_port(host, &lookup, &tg.arn)? {
+                    Ok(port) => (Some(verify_ips(&ips, port, &registered)), None),
+                    Err(u) => (None, Some(StrategyError::from(u).to_string())),
+                }
+            } else {
+                (None, None)
+            };
             targets.push(TargetVerification {
                 role: role.to_string(),
                 service: service.clone(),
@@ -171,13 +168,14 @@ pub fn verify_rollout<H: Host>(
                 endpoint_ips: ips.clone(),
                 targets: registered,
                 verdict,
+                port_unresolved,
             });
         }
     }
     let verified = ingresses.iter().all(|i| i.verdict.verified)
         && targets
             .iter()
-            .all(|t| t.verdict.as_ref().is_none_or(|v| v.verified));
+            .all(|t| t.port_unresolved.is_none() && t.verdict.as_ref().is_none_or(|v| v.verified));
     Ok(Verification {
         rollout: format!("{ns}/{}", rollout.metadata.name),
         desired_canary_weight: weight,

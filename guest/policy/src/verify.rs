@@ -87,20 +87,25 @@ pub struct WeightVerdict {
 pub struct IpStatus {
     /// The endpoint IP.
     pub ip: String,
-    /// Registered: present and not draining.
+    /// Registered: present at the target port and not draining.
     pub registered: bool,
-    /// Its health state when present.
+    /// Its health state at the target port, when present there.
     pub state: Option<TargetHealthState>,
+    /// The other ports it is registered on (not draining), which serve nothing of this
+    /// Service's.
+    pub other_ports: Vec<u32>,
 }
 
 /// The verdict of IP verification (the WIT `ip-verdict`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IpVerdict {
-    /// Every endpoint IP is registered.
+    /// Every endpoint IP is registered at the target port.
     pub verified: bool,
+    /// The target port compared against.
+    pub port: u32,
     /// Each endpoint IP.
     pub ips: Vec<IpStatus>,
-    /// The endpoint IPs not registered.
+    /// The endpoint IPs not registered at the target port.
     pub missing: Vec<String>,
 }
 
@@ -234,19 +239,31 @@ pub fn verify_weights(check: &WeightCheck) -> WeightVerdict {
 }
 
 /// Compares a Service's endpoint IPs with a target group's registered targets: an IP is
-/// registered when the target group lists it in any state but draining. Verified when every
+/// registered when the target group lists `IP:port` (`port` is the resolved target port) in
+/// any state but draining; the same IP on another port does not count. Verified when every
 /// endpoint IP is registered (vacuously so for no endpoints).
-pub fn verify_ips(endpoint_ips: &[String], targets: &[TargetHealth]) -> IpVerdict {
-    let by_id: HashMap<&str, TargetHealthState> =
-        targets.iter().map(|t| (t.id.as_str(), t.state)).collect();
+pub fn verify_ips(endpoint_ips: &[String], port: u32, targets: &[TargetHealth]) -> IpVerdict {
+    let mut by_id: HashMap<&str, Vec<&TargetHealth>> = HashMap::new();
+    for t in targets {
+        by_id.entry(t.id.as_str()).or_default().push(t);
+    }
     let ips: Vec<IpStatus> = endpoint_ips
         .iter()
         .map(|ip| {
-            let state = by_id.get(ip.as_str()).copied();
+            let mine = by_id.get(ip.as_str()).map_or(&[][..], Vec::as_slice);
+            let state = mine.iter().find(|t| t.port == Some(port)).map(|t| t.state);
+            let mut other_ports: Vec<u32> = mine
+                .iter()
+                .filter(|t| !t.state.is_leaving())
+                .filter_map(|t| t.port.filter(|p| *p != port))
+                .collect();
+            other_ports.sort_unstable();
+            other_ports.dedup();
             IpStatus {
                 ip: ip.clone(),
                 registered: state.is_some_and(|s| !s.is_leaving()),
                 state,
+                other_ports,
             }
         })
         .collect();
@@ -257,6 +274,7 @@ pub fn verify_ips(endpoint_ips: &[String], targets: &[TargetHealth]) -> IpVerdic
         .collect();
     IpVerdict {
         verified: missing.is_empty(),
+        port,
         ips,
         missing,
     }

@@ -164,20 +164,52 @@ fn ip_verification() {
         target("10.0.0.2", TargetHealthState::Initial),
         target("10.0.0.9", TargetHealthState::Healthy),
     ];
-    let v = verify_ips(&ips, &all);
+    let v = verify_ips(&ips, 8080, &all);
     assert!(v.verified);
+    assert_eq!(v.port, 8080);
     assert_eq!(v.ips[1].state, Some(TargetHealthState::Initial));
     let draining = [
         target("10.0.0.1", TargetHealthState::Healthy),
         target("10.0.0.2", TargetHealthState::Draining),
     ];
-    let v = verify_ips(&ips, &draining);
+    let v = verify_ips(&ips, 8080, &draining);
     assert!(!v.verified);
     assert_eq!(v.missing, vec!["10.0.0.2".to_string()]);
-    let v = verify_ips(&ips, &all[..1]);
+    let v = verify_ips(&ips, 8080, &all[..1]);
     assert_eq!(v.missing, vec!["10.0.0.2".to_string()]);
     assert!(!v.ips[1].registered && v.ips[1].state.is_none());
-    assert!(verify_ips(&[], &[]).verified);
+    assert!(verify_ips(&[], 8080, &[]).verified);
+}
+
+#[test]
+fn a_target_counts_only_at_the_target_port() {
+    let ips = vec!["10.0.0.1".to_string(), "10.0.0.2".to_string()];
+    let on = |ip: &str, port: u32, state| TargetHealth {
+        port: Some(port),
+        ..target(ip, state)
+    };
+    let targets = [
+        on("10.0.0.1", 8080, TargetHealthState::Healthy),
+        on("10.0.0.2", 9090, TargetHealthState::Healthy),
+        on("10.0.0.2", 7070, TargetHealthState::Draining),
+    ];
+    let v = verify_ips(&ips, 8080, &targets);
+    assert!(!v.verified, "10.0.0.2 serves on 9090, not the target port");
+    assert_eq!(v.missing, ["10.0.0.2"]);
+    assert!(!v.ips[1].registered && v.ips[1].state.is_none());
+    assert_eq!(
+        v.ips[1].other_ports,
+        [9090],
+        "a draining port is not listed"
+    );
+    assert!(v.ips[0].other_ports.is_empty());
+    let v = verify_ips(&ips, 9090, &targets);
+    assert_eq!(v.missing, ["10.0.0.1"]);
+    let no_port = [TargetHealth {
+        port: None,
+        ..target("10.0.0.1", TargetHealthState::Healthy)
+    }];
+    assert!(!verify_ips(&ips[..1], 8080, &no_port).verified);
 }
 
 #[test]

@@ -51,7 +51,7 @@ impl World {
                     .or_default()
                     .entry(tg.service.clone())
                     .or_default()
-                    .extend(tg.targets.iter().map(|(id, t)| (id.clone(), t.state)));
+                    .extend(tg.targets.iter().map(|((id, _), t)| (id.clone(), t.state)));
             }
         }
         let samples: BTreeMap<&str, _> = self

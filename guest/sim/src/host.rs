@@ -207,9 +207,9 @@ impl Host for World {
         Ok(tg
             .targets
             .iter()
-            .map(|(id, t)| TargetHealth {
+            .map(|((id, port), t)| TargetHealth {
                 id: id.clone(),
-                port: tg.tg.port,
+                port: Some(*port),
                 state: t.state,
                 reason: None,
             })

@@ -6,8 +6,9 @@
 //! Event, and the ALB keeps its previous rules. Target groups are tagged as the real controller
 //! tags them; pod IPs (IP mode) or nodes (instance mode) are registered after a lag, turn
 //! healthy after health checks, drain when deregistered, and a target group no rule forwards to
-//! stays `unused`. Each target group gets a TargetGroupBinding object, as the real controller
-//! creates one. While its own ELBv2 calls are throttled (`lbcThrottling`), rule changes wait.
+//! stays `unused` (see `registration`). Each target group gets a TargetGroupBinding object, as
+//! the real controller creates one. While its own ELBv2 calls are throttled (`lbcThrottling`),
+//! rule changes wait.
 
 use std::collections::BTreeMap;
 
@@ -69,11 +70,20 @@ pub struct TgSim {
     pub namespace: String,
     /// The Service it targets.
     pub service: String,
-    /// Registered targets by id.
-    pub targets: BTreeMap<String, TargetSim>,
+    /// The Service port its TargetGroupBinding names (`spec.serviceRef.port`).
+    pub service_port: u32,
+    /// Registered targets by id and port.
+    pub targets: BTreeMap<TargetKey, TargetSim>,
     /// Targets waiting to be registered (true) or deregistered (false), since when.
-    pub pending: BTreeMap<String, (bool, u64)>,
+    pub pending: BTreeMap<TargetKey, (bool, u64)>,
 }
+
+/// A registered target: its id (a pod IP, or an instance id) and the port it receives
+/// traffic on, as ELBv2 keys targets.
+pub type TargetKey = (String, u32);
+
+/// The port instance-mode targets (nodes) receive traffic on: the Service's node port.
+pub const NODE_PORT: u32 = 30080;
 
 /// Every ALB and target group in the simulated account.
 #[derive(Debug, Clone, Default)]
@@ -139,15 +149,6 @@ fn service_port(world: &World, ns: &str, service: &str, port: &str) -> Option<u3
 }
 
 impl World {
-    /// Whether some target group has this target healthy.
-    pub fn target_healthy(&self, id: &str) -> bool {
-        self.elb.target_groups.values().any(|t| {
-            t.targets
-                .get(id)
-                .is_some_and(|x| x.state == TargetHealthState::Healthy)
-        })
-    }
-
     fn target_group_for(
         &mut self,
         ns: &str,
@@ -173,7 +174,7 @@ impl World {
                 arn: arn.clone(),
                 name,
                 target_type: if ip_mode { "ip" } else { "instance" }.to_string(),
-                port: Some(if ip_mode { 8080 } else { 30080 }),
+                port: Some(if ip_mode { 8080 } else { NODE_PORT }),
                 protocol: Some("HTTP".into()),
                 vpc_id: Some("vpc-0sim".into()),
                 load_balancer_arns: vec![lb_arn.to_string()],
@@ -194,6 +195,7 @@ impl World {
             ],
             namespace: ns.to_string(),
             service: service.to_string(),
+            service_port: port,
             targets: BTreeMap::new(),
             pending: BTreeMap::new(),
         };
@@ -451,126 +453,5 @@ impl World {
             }
         }
         self.reconcile_targets();
-    }
-
-    fn reconcile_targets(&mut self) {
-        let now = self.now_s;
-        let lag = self.config.registration_lag_seconds + self.faults.registration_delay(now);
-        let arns: Vec<String> = self.elb.target_groups.keys().cloned().collect();
-        for arn in arns {
-            let referenced = self.elb.referenced(&arn);
-            let Some(tg) = self.elb.target_groups.get(&arn) else {
-                continue;
-            };
-            let desired: Vec<String> = if self.config.ip_mode() {
-                let (ready, not_ready) = self.endpoint_ips(&tg.namespace, &tg.service);
-                ready.into_iter().chain(not_ready).collect()
-            } else {
-                NODES.iter().map(|n| n.to_string()).collect()
-            };
-            let serving_ids: std::collections::BTreeSet<String> = if self.config.ip_mode() {
-                self.running_ips()
-            } else if self.endpoint_ips(&tg.namespace, &tg.service).0.is_empty() {
-                Default::default()
-            } else {
-                NODES.iter().map(|n| n.to_string()).collect()
-            };
-            let hc = self.config.health_check_seconds;
-            let drain = self.config.deregistration_delay_seconds;
-            let Some(tg) = self.elb.target_groups.get_mut(&arn) else {
-                continue;
-            };
-            for ip in &desired {
-                let registered = tg.targets.get(ip).is_some_and(|t| !t.state.is_leaving());
-                if !registered {
-                    let since = match tg.pending.get(ip) {
-                        Some((true, s)) => *s,
-                        _ => now,
-                    };
-                    tg.pending.insert(ip.clone(), (true, since));
-                }
-            }
-            let gone: Vec<String> = tg
-                .targets
-                .iter()
-                .filter(|(id, t)| !desired.contains(id) && !t.state.is_leaving())
-                .map(|(id, _)| id.clone())
-                .collect();
-            for ip in gone {
-                let since = match tg.pending.get(&ip) {
-                    Some((false, s)) => *s,
-                    _ => now,
-                };
-                tg.pending.insert(ip, (false, since));
-            }
-            let due: Vec<(String, bool)> = tg
-                .pending
-                .iter()
-                .filter(|(id, (add, since))| now >= since + lag && (*add == desired.contains(id)))
-                .map(|(id, (add, _))| (id.clone(), *add))
-                .collect();
-            tg.pending
-                .retain(|id, (add, _)| *add == desired.contains(id));
-            for (id, add) in due {
-                tg.pending.remove(&id);
-                let state = if add {
-                    TargetHealthState::Initial
-                } else {
-                    TargetHealthState::Draining
-                };
-                tg.targets.insert(
-                    id,
-                    TargetSim {
-                        state,
-                        since: now,
-                        failing_since: None,
-                    },
-                );
-            }
-            tg.targets
-                .retain(|_, t| !(t.state.is_leaving() && now >= t.since + drain));
-            for (id, t) in tg.targets.iter_mut() {
-                if t.state.is_leaving() {
-                    continue;
-                }
-                let serving = serving_ids.contains(id);
-                if !referenced {
-                    if t.state != TargetHealthState::Unused {
-                        *t = TargetSim {
-                            state: TargetHealthState::Unused,
-                            since: now,
-                            failing_since: None,
-                        };
-                    }
-                    continue;
-                }
-                if t.state == TargetHealthState::Unused {
-                    *t = TargetSim {
-                        state: TargetHealthState::Initial,
-                        since: now,
-                        failing_since: None,
-                    };
-                }
-                if serving {
-                    t.failing_since = None;
-                    if t.state != TargetHealthState::Healthy && now >= t.since + hc {
-                        *t = TargetSim {
-                            state: TargetHealthState::Healthy,
-                            since: now,
-                            failing_since: None,
-                        };
-                    }
-                } else {
-                    let failing = *t.failing_since.get_or_insert(now);
-                    if t.state != TargetHealthState::Unhealthy && now >= failing + hc {
-                        *t = TargetSim {
-                            state: TargetHealthState::Unhealthy,
-                            since: now,
-                            failing_since: Some(failing),
-                        };
-                    }
-                }
-            }
-        }
     }
 }

@@ -13,6 +13,7 @@ pub mod host;
 pub mod labels;
 pub mod lbc;
 pub mod pods;
+pub mod registration;
 pub mod runner;
 pub mod store;
 pub mod traffic;

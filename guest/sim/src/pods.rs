@@ -228,7 +228,8 @@ impl World {
         }
     }
 
-    /// Writes each Service's Endpoints: ready and not-ready IPs of the pods it selects.
+    /// Writes each Service's Endpoints: ready and not-ready IPs of the pods it selects, and
+    /// its ports with the numbers they target (see [`endpoint_ports`]).
     pub(crate) fn reconcile_endpoints(&mut self) {
         let services: Vec<Value> = self.store.list("Service", "").collect();
         for svc in services {
@@ -239,11 +240,15 @@ impl World {
                 .to_string();
             let selector = label_map(&svc["spec"]["selector"]);
             let (mut ready, mut not_ready) = (Vec::new(), Vec::new());
+            let mut first_pod = None;
             for pod in self.store.list("Pod", &ns) {
                 if selector.is_empty()
                     || !selector_matches(&selector, &label_map(&pod["metadata"]["labels"]))
                 {
                     continue;
+                }
+                if first_pod.is_none() {
+                    first_pod = Some(pod.clone());
                 }
                 let addr = json!({"ip": pod["status"]["podIP"], "targetRef": {"kind": "Pod", "name": pod["metadata"]["name"]}});
                 if pod["status"]["conditions"][0]["status"] == json!("True") {
@@ -255,7 +260,8 @@ impl World {
             let endpoints = json!({
                 "apiVersion": "v1", "kind": "Endpoints",
                 "metadata": {"name": name, "namespace": ns},
-                "subsets": [{"addresses": ready, "notReadyAddresses": not_ready}]
+                "subsets": [{"addresses": ready, "notReadyAddresses": not_ready,
+                             "ports": endpoint_ports(&svc, first_pod.as_ref())}]
             });
             let same = self
                 .store
@@ -284,4 +290,36 @@ impl World {
         };
         (ips("addresses"), ips("notReadyAddresses"))
     }
+}
+
+/// The ports of a Service's Endpoints, as the endpoints controller writes them: each Service
+/// port's name with the number it targets. A numeric `targetPort` is that number (absent, the
+/// port itself); a named one is the number of the selected pod's container port of that name,
+/// and a port no pod names is left out.
+pub fn endpoint_ports(service: &Value, pod: Option<&Value>) -> Vec<Value> {
+    let container_port = |name: &str| {
+        pod?["spec"]["containers"]
+            .as_array()?
+            .iter()
+            .flat_map(|c| c["ports"].as_array().into_iter().flatten())
+            .find(|p| p["name"].as_str() == Some(name))
+            .and_then(|p| p["containerPort"].as_u64())
+    };
+    service["spec"]["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let target = match &p["targetPort"] {
+                Value::Null => p["port"].as_u64(),
+                Value::String(name) => container_port(name),
+                other => other.as_u64(),
+            }?;
+            let mut port = json!({"port": target, "protocol": "TCP"});
+            if let Some(name) = p["name"].as_str() {
+                port["name"] = json!(name);
+            }
+            Some(port)
+        })
+        .collect()
 }

@@ -48,7 +48,7 @@ pub fn routable(tg: &TgSim) -> Vec<&String> {
         tg.targets
             .iter()
             .filter(|(_, t)| t.state == state)
-            .map(|(id, _)| id)
+            .map(|((id, _), _)| id)
             .collect()
     };
     let healthy = with(TargetHealthState::Healthy);

@@ -1,9 +1,13 @@
 //! The simulated AWS Load Balancer Controller on its own: how it tags target groups and binds
-//! them, keeps a target group no rule uses `unused` (so gated pods never turn Ready), applies an
+//! them, registers pods at the Service's target port (and re-registers them when it changes),
+//! keeps a target group no rule uses `unused` (so gated pods never turn Ready), applies an
 //! Ingress change only after its lag, and rejects a malformed action with an Event while the
 //! ALB keeps its rules.
 
 use albatross_policy::elb::TargetHealthState;
+use albatross_policy::host::Host;
+use albatross_policy::target_port::PortLookup;
+use albatross_policy::targets::unregistered_pod_ips;
 use albatross_sim::{World, WorldConfig};
 use serde_json::{Value, json};
 
@@ -243,4 +247,99 @@ fn a_throttled_controller_applies_the_change_only_once_throttling_ends() {
     assert_eq!(warnings[0].event_type, "Warning");
     run(&mut w, 50);
     assert_eq!(canary_weight(&w), Some(30), "applied once throttling ended");
+}
+
+/// The `(ip, port, state)` of every target of the stable Service's target group.
+fn stable_targets(w: &mut World) -> Vec<(String, Option<u32>, TargetHealthState)> {
+    let arn = w
+        .elb
+        .target_groups
+        .values()
+        .find(|t| t.service == "stable-svc")
+        .map(|t| t.tg.arn.clone())
+        .unwrap();
+    w.describe_target_health(&arn)
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.id, t.port, t.state))
+        .collect()
+}
+
+#[test]
+fn pods_are_registered_at_the_target_port_and_follow_a_target_port_change() {
+    let mut w = world(Some(action(0)));
+    w.store
+        .patch(
+            "Service",
+            "shop",
+            "stable-svc",
+            &json!({"spec": {"ports": [{"port": 80, "targetPort": 9090}]}}),
+        )
+        .unwrap();
+    run(&mut w, 30);
+    let targets = stable_targets(&mut w);
+    assert_eq!(targets.len(), 2, "{targets:?}");
+    assert!(
+        targets
+            .iter()
+            .all(|(_, port, s)| *port == Some(9090) && *s == TargetHealthState::Healthy),
+        "registered at the Service's targetPort, not the target group's port: {targets:?}"
+    );
+    let endpoints = w.store.get("Endpoints", "shop", "stable-svc").unwrap();
+    assert_eq!(endpoints["subsets"][0]["ports"][0]["port"], json!(9090));
+    let arns: Vec<String> = w
+        .elb
+        .target_groups
+        .values()
+        .filter(|t| t.service == "stable-svc")
+        .map(|t| t.tg.arn.clone())
+        .collect();
+    let lookup = PortLookup {
+        api_version: "elbv2.k8s.aws/v1beta1",
+        namespace: "shop",
+        service: "stable-svc",
+        fallback: None,
+    };
+    assert_eq!(
+        unregistered_pod_ips(&mut w, &lookup, "a", &arns).unwrap(),
+        Vec::<String>::new()
+    );
+    // The Service now targets 7070: until the controller re-registers, every pod is
+    // registered only at 9090, where nothing of the Service's is served any more.
+    w.store
+        .patch(
+            "Service",
+            "shop",
+            "stable-svc",
+            &json!({"spec": {"ports": [{"port": 80, "targetPort": 7070}]}}),
+        )
+        .unwrap();
+    run(&mut w, 31);
+    assert_eq!(
+        unregistered_pod_ips(&mut w, &lookup, "a", &arns)
+            .unwrap()
+            .len(),
+        2,
+        "a pod registered on the old port is not registered: {:?}",
+        stable_targets(&mut w)
+    );
+    run(&mut w, 40);
+    let targets = stable_targets(&mut w);
+    assert!(
+        targets
+            .iter()
+            .filter(|(_, port, _)| *port == Some(7070))
+            .count()
+            == 2
+            && targets
+                .iter()
+                .filter(|(_, port, _)| *port == Some(9090))
+                .all(|(_, _, s)| *s == TargetHealthState::Draining),
+        "{targets:?}"
+    );
+    assert!(
+        unregistered_pod_ips(&mut w, &lookup, "a", &arns)
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -51,7 +51,10 @@ fn ip(w: &World, pod: &str) -> String {
 
 fn state(w: &World, ip: &str) -> Option<TargetHealthState> {
     let tg = w.elb.target_groups.values().next()?;
-    tg.targets.get(ip).map(|t| t.state)
+    tg.targets
+        .iter()
+        .find(|((id, _), _)| id == ip)
+        .map(|(_, t)| t.state)
 }
 
 fn scale(w: &mut World, replicas: u32) {

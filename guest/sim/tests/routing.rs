@@ -5,18 +5,18 @@
 use std::collections::BTreeMap;
 
 use albatross_policy::elb::{TargetGroup, TargetHealthState};
-use albatross_sim::lbc::{TargetSim, TgSim};
+use albatross_sim::lbc::{TargetKey, TargetSim, TgSim};
 use albatross_sim::traffic::routable;
 
 use TargetHealthState::{Draining, Healthy, Initial, Unhealthy, Unused};
 
 fn group(states: &[TargetHealthState]) -> TgSim {
-    let targets: BTreeMap<String, TargetSim> = states
+    let targets: BTreeMap<TargetKey, TargetSim> = states
         .iter()
         .enumerate()
         .map(|(i, s)| {
             (
-                format!("10.0.0.{i}"),
+                (format!("10.0.0.{i}"), 8080),
                 TargetSim {
                     state: *s,
                     since: 0,
@@ -38,6 +38,7 @@ fn group(states: &[TargetHealthState]) -> TgSim {
         tags: Vec::new(),
         namespace: "shop".into(),
         service: "web".into(),
+        service_port: 80,
         targets,
         pending: BTreeMap::new(),
     }

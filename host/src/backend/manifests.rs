@@ -71,7 +71,9 @@ impl ManifestHost {
     }
 
     /// Adds an Endpoints object for `service` in `namespace` with `ips` as ready addresses
-    /// (replacing one from the manifests).
+    /// (replacing one from the manifests). Its ports are the Service's numeric `targetPort`s
+    /// (a port without one targets itself); a named `targetPort` needs an Endpoints manifest,
+    /// which alone says what number the name has.
     pub fn set_endpoints(
         &mut self,
         namespace: &str,
@@ -79,13 +81,33 @@ impl ManifestHost {
         ips: &[String],
     ) -> Result<(), HostError> {
         let addresses: Vec<Value> = ips.iter().map(|ip| json!({ "ip": ip })).collect();
+        let ports: Vec<Value> = self
+            .store
+            .get_json("Service", namespace, service)
+            .and_then(|json| serde_json::from_str::<Value>(json).ok())
+            .and_then(|svc| svc["spec"]["ports"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| {
+                let target = if p["targetPort"].is_null() {
+                    &p["port"]
+                } else {
+                    &p["targetPort"]
+                };
+                let mut port = json!({ "port": target.as_u64()? });
+                if let Some(name) = p["name"].as_str() {
+                    port["name"] = json!(name);
+                }
+                Some(port)
+            })
+            .collect();
         self.store.put(
             "Endpoints",
             json!({
                 "apiVersion": "v1",
                 "kind": "Endpoints",
                 "metadata": { "name": service, "namespace": namespace },
-                "subsets": [{ "addresses": addresses }],
+                "subsets": [{ "addresses": addresses, "ports": ports }],
             }),
         )
     }

@@ -104,7 +104,7 @@ impl ModuleArgs {
 }
 
 /// The WIT world a strategy implements.
-pub const STRATEGY_WORLD: &str = "albatross:strategy/strategy@0.1.0";
+pub const STRATEGY_WORLD: &str = "albatross:strategy/strategy@0.2.0";
 
 /// What `albatross module inspect` found in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -89,7 +89,7 @@ pub struct TagArgs {
     #[arg(long, env = "ALBATROSS_CLUSTER_NAME", value_name = "NAME")]
     pub cluster_name: Option<String>,
     /// The apiVersion of TargetGroupBinding objects.
-    #[arg(long, default_value = albatross_policy::targets::DEFAULT_TARGET_GROUP_BINDING_API, value_name = "API")]
+    #[arg(long, default_value = albatross_policy::bindings::DEFAULT_TARGET_GROUP_BINDING_API, value_name = "API")]
     pub target_group_binding_api_version: String,
 }
 

@@ -1,7 +1,7 @@
 //! `albatross verify`: one verification of a Rollout, read from manifest files, through a
 //! strategy module's `verify` export against the real ELBv2 API, and the report a person reads when a rollout is stuck: per Ingress, the desired
 //! weights against what each listener rule carries; per target group, the Service's endpoint
-//! IPs against the registered targets and their health.
+//! IPs against the targets registered at the target port, and their health.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -32,7 +32,8 @@ use crate::runtime::engine::{StrategyModule, new_engine};
 /// then finds the load balancer the hostname names, its listener rules and the target groups
 /// tagged for the canary and stable Services, and compares: the desired weights (from the
 /// Rollout's status, or --weight) against every rule, and the endpoint IPs against the
-/// registered targets and their health. Nothing is written anywhere.
+/// targets registered at the target port (the TargetGroupBinding's serviceRef.port through the
+/// Service's targetPort), with their health. Nothing is written anywhere.
 ///
 /// Credentials and region come from the AWS default chain (environment, profile, IRSA, instance
 /// metadata). Exit code 0 when verified, 1 when not, 2 when it could not look.
@@ -50,7 +51,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "NAME")]
     pub rollout: Option<String>,
     /// A Service's ready endpoint IPs, as SERVICE=IP,IP,... (repeat per Service); replaces
-    /// an Endpoints object from the files.
+    /// an Endpoints object from the files. Their ports are the Service's numeric targetPorts:
+    /// for a named targetPort give the Endpoints object in the files instead.
     #[arg(long, value_name = "SERVICE=IPS")]
     pub endpoints: Vec<String>,
     /// The canary weight to verify instead of the one in the Rollout's status.
@@ -244,11 +246,18 @@ pub fn format_report(v: &Verification) -> String {
         let _ = writeln!(out, "\nTargets");
     }
     for t in &v.targets {
+        let port = t
+            .verdict
+            .as_ref()
+            .map_or(String::new(), |v| format!(", target port {}", v.port));
         let _ = writeln!(
             out,
-            "  {} service {} → {} ({} targets)",
+            "  {} service {} → {} ({} targets{port})",
             t.role, t.service, t.target_group_arn, t.target_type
         );
+        if let Some(why) = &t.port_unresolved {
+            let _ = writeln!(out, "    ! target port unresolved: {why}");
+        }
         match &t.verdict {
             None => {
                 for target in &t.targets {
@@ -260,13 +269,30 @@ pub fn format_report(v: &Verification) -> String {
                     let state = ip.state.map_or("not registered".to_string(), |s| {
                         format!("{s:?}").to_lowercase()
                     });
-                    let _ = writeln!(out, "    {} {} {state}", mark(ip.registered), ip.ip);
+                    let elsewhere = if ip.other_ports.is_empty() {
+                        String::new()
+                    } else {
+                        let ports: Vec<String> =
+                            ip.other_ports.iter().map(u32::to_string).collect();
+                        format!(
+                            " (registered on port {} instead, which serves nothing of this Service's)",
+                            ports.join(", ")
+                        )
+                    };
+                    let _ = writeln!(
+                        out,
+                        "    {} {}:{} {state}{elsewhere}",
+                        mark(ip.registered),
+                        ip.ip,
+                        verdict.port
+                    );
                 }
                 for target in t.targets.iter().filter(|x| !t.endpoint_ips.contains(&x.id)) {
                     let _ = writeln!(
                         out,
-                        "    · {} {} (registered, not an endpoint)",
+                        "    · {}{} {} (registered, not an endpoint)",
                         target.id,
+                        target.port.map_or(String::new(), |p| format!(":{p}")),
                         format!("{:?}", target.state).to_lowercase()
                     );
                 }
@@ -280,7 +306,7 @@ pub fn format_report(v: &Verification) -> String {
         out,
         "\n{}",
         if v.verified {
-            "VERIFIED: the load balancer carries the desired weights and every endpoint IP is registered"
+            "VERIFIED: the load balancer carries the desired weights and every endpoint IP is registered at its target port"
         } else {
             "NOT VERIFIED: see the ✗ and ! lines above"
         }

@@ -39,6 +39,37 @@ pub const DEFAULT_MODULE_NAME: &str = "albatross-default";
 /// The interface-name prefix of every import a strategy may have.
 pub const CONTRACT_PREFIX: &str = "albatross:strategy/";
 
+/// The version of the `albatross:strategy` contract this host speaks (`wit/strategy.wit`).
+pub const CONTRACT_VERSION: &str = "0.2.0";
+
+/// Refuses a component whose contract imports or exports carry another version than
+/// [`CONTRACT_VERSION`], saying which it was built against and what to do.
+fn check_contract_version(engine: &Engine, name: &str, component: &Component) -> Result<()> {
+    let ty = component.component_type();
+    let names: Vec<String> = ty
+        .imports(engine)
+        .map(|(n, _)| n.to_string())
+        .chain(ty.exports(engine).map(|(n, _)| n.to_string()))
+        .collect();
+    for n in &names {
+        let Some((_, version)) = n
+            .strip_prefix(CONTRACT_PREFIX)
+            .and_then(|r| r.split_once('@'))
+        else {
+            continue;
+        };
+        if version != CONTRACT_VERSION {
+            anyhow::bail!(
+                "strategy module {name:?} was built against albatross:strategy@{version} \
+                 ({n}); this host speaks albatross:strategy@{CONTRACT_VERSION} (0.2.0 verifies \
+                 target IPs by address and port): rebuild the module against this release's \
+                 wit/strategy.wit"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// A compiled strategy module, linked against the host imports and ready to instantiate.
 pub struct StrategyModule {
     engine: Engine,
@@ -202,6 +233,7 @@ impl StrategyModule {
     /// Links a compiled component against the host imports and checks that it exports the
     /// `strategy` world.
     pub fn link(engine: &Engine, name: &str, component: Component) -> Result<Self> {
+        check_contract_version(engine, name, &component)?;
         let mut linker: Linker<HostState> = Linker::new(engine);
         Strategy::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .wasm_context(|| "adding the host imports to the linker")?;
@@ -274,7 +306,7 @@ impl StrategyModule {
     }
 
     /// The names of the interfaces the component exports, e.g.
-    /// `albatross:strategy/reconciler@0.1.0`.
+    /// `albatross:strategy/reconciler@0.2.0`.
     pub fn exports(&self) -> Vec<String> {
         self.component
             .component_type()
@@ -284,7 +316,7 @@ impl StrategyModule {
     }
 
     /// The names of the interfaces the component imports, e.g.
-    /// `albatross:strategy/cluster@0.1.0`.
+    /// `albatross:strategy/cluster@0.2.0`.
     pub fn imports(&self) -> Vec<String> {
         self.component
             .component_type()

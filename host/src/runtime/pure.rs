@@ -45,7 +45,8 @@ pub enum Function {
     DecidePingPongSwap,
     /// Compare desired and observed weights. Input: `{"check": {...}}` (see the WIT weight-check).
     VerifyWeights,
-    /// Compare endpoint IPs with registered targets. Input: `{"endpoint_ips": [...], "targets": [...]}`.
+    /// Compare endpoint IPs with the targets registered at the target port. Input:
+    /// `{"endpoint_ips": [...], "port": 8080, "targets": [...]}`.
     VerifyIps,
 }
 
@@ -107,6 +108,7 @@ pub enum Call {
     /// `verify-ips`.
     VerifyIps {
         endpoint_ips: Vec<String>,
+        port: u32,
         targets: Vec<TargetHealth>,
     },
 }
@@ -219,6 +221,7 @@ impl Call {
             },
             Function::VerifyIps => Call::VerifyIps {
                 endpoint_ips: typed(input, "endpoint_ips", f)?,
+                port: typed(input, "port", f)?,
                 targets: typed(input, "targets", f)?,
             },
         })
@@ -277,9 +280,11 @@ pub fn call_native(call: &Call) -> Result<Value> {
         Call::VerifyWeights { check } => json(&api::verify_weights(check)),
         Call::VerifyIps {
             endpoint_ips,
+            port,
             targets,
         } => json(&Ok::<_, StrategyError>(api::verify_ips(
             endpoint_ips,
+            *port,
             targets,
         ))),
     }
@@ -356,12 +361,13 @@ pub fn call_wasm(module: &StrategyModule, call: &Call) -> Result<Value> {
         }
         Call::VerifyIps {
             endpoint_ips,
+            port,
             targets,
         } => {
             let targets: Vec<wit_elbv2::TargetHealth> =
                 convert(targets).context("verify-ips: converting the targets")?;
             json(&Ok::<_, StrategyError>(
-                p.call_verify_ips(s, endpoint_ips, &targets)
+                p.call_verify_ips(s, endpoint_ips, *port, &targets)
                     .wasm_context(trap)?,
             ))
         }

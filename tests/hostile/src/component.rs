@@ -185,9 +185,10 @@ impl wp::Guest for Hostile {
     fn verify_weights(_: wp::WeightCheck) -> Result<wp::WeightVerdict, wt::StrategyError> {
         refuse()
     }
-    fn verify_ips(_: Vec<String>, _: Vec<we::TargetHealth>) -> wp::IpVerdict {
+    fn verify_ips(_: Vec<String>, port: u32, _: Vec<we::TargetHealth>) -> wp::IpVerdict {
         wp::IpVerdict {
             verified: false,
+            port,
             ips: Vec::new(),
             missing: Vec::new(),
         }

@@ -85,6 +85,7 @@ impl wr::Guest for Component {
                     endpoint_ips: t.endpoint_ips,
                     targets: t.targets.into_iter().map(target_health_to_wit).collect(),
                     verdict: t.verdict.map(ip_verdict_to_wit),
+                    port_unresolved: t.port_unresolved,
                 })
                 .collect(),
         })
@@ -127,6 +128,7 @@ fn weight_verdict_to_wit(v: verify::WeightVerdict) -> wp::WeightVerdict {
 fn ip_verdict_to_wit(v: verify::IpVerdict) -> wp::IpVerdict {
     wp::IpVerdict {
         verified: v.verified,
+        port: v.port,
         ips: v
             .ips
             .into_iter()
@@ -134,6 +136,7 @@ fn ip_verdict_to_wit(v: verify::IpVerdict) -> wp::IpVerdict {
                 ip: s.ip,
                 registered: s.registered,
                 state: s.state.map(state_to_wit),
+                other_ports: s.other_ports,
             })
             .collect(),
         missing: v.missing,
@@ -288,9 +291,13 @@ impl wp::Guest for Component {
             .map_err(strategy_error)
     }
 
-    fn verify_ips(endpoint_ips: Vec<String>, targets: Vec<wit_elb::TargetHealth>) -> wp::IpVerdict {
+    fn verify_ips(
+        endpoint_ips: Vec<String>,
+        port: u32,
+        targets: Vec<wit_elb::TargetHealth>,
+    ) -> wp::IpVerdict {
         let targets: Vec<elb::TargetHealth> = targets.into_iter().map(target_health).collect();
-        ip_verdict_to_wit(api::verify_ips(&endpoint_ips, &targets))
+        ip_verdict_to_wit(api::verify_ips(&endpoint_ips, port, &targets))
     }
 }
 
