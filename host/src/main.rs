@@ -21,7 +21,20 @@ struct Cli {
     command: Command,
 }
 
+/// Restores the default action of SIGPIPE (Rust ignores it, so a write to a closed pipe is an
+/// error that `println!` turns into a panic): `albatross ... | head` then ends quietly, as
+/// other command-line tools do.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first in main, before any thread exists; SIG_DFL is a valid disposition
+    // for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     telemetry::init(&cli.log, cli.log_format);
     match cli.command.execute() {

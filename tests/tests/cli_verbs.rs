@@ -245,7 +245,7 @@ fn lint_live_checks_the_objects_in_the_cluster() {
     let out = run(&server, "verbs-lint-live", &["lint", "--live"]);
     assert!(out.status.success(), "{out:?}");
     assert!(
-        stdout(&out).ends_with("objects: no findings\n"),
+        stdout(&out).ends_with("(1 Rollout): no findings\n"),
         "{}",
         stdout(&out)
     );

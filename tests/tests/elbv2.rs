@@ -139,6 +139,10 @@ fn each_ingress_is_verified_against_its_own_alb() {
         ("app-canary", "app-stable"),
         (0, 100),
     ));
+    for lb in [&public, &internal] {
+        env.run(alb::register(&env.admin, &lb.canary_tg, CANARY_IPS));
+        env.run(alb::register(&env.admin, &lb.stable_tg, STABLE_IPS));
+    }
     let manifests = vec![
         rollout("app", &["web", "web-int"], 10),
         ingress("web", "app-stable", &public.dns_name),
@@ -147,7 +151,8 @@ fn each_ingress_is_verified_against_its_own_alb() {
         service("app-stable"),
     ];
     let elbv2 = env.elbv2(None, quick(), Duration::ZERO);
-    let v = verify(&manifests, &[], &manifests[0], &elbv2, None).unwrap_or_else(|e| panic!("{e}"));
+    let v = verify(&manifests, ENDPOINTS, &manifests[0], &elbv2, None)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(!v.verified);
     let by_name = |n: &str| {
         v.ingresses
@@ -160,7 +165,8 @@ fn each_ingress_is_verified_against_its_own_alb() {
     assert!(!by_name("web-int").verdict.verified);
     assert_eq!(by_name("web-int").verdict.load_balancer_arn, internal.arn);
     env.run(alb::set_weights(&env.admin, &internal, (10, 90)));
-    let v = verify(&manifests, &[], &manifests[0], &elbv2, None).unwrap_or_else(|e| panic!("{e}"));
+    let v = verify(&manifests, ENDPOINTS, &manifests[0], &elbv2, None)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(v.verified, "{v:#?}");
 }
 
@@ -354,7 +360,29 @@ fn albatross_verify_reads_manifest_files_and_endpoint_flags_and_reports() {
         report.ends_with("NOT VERIFIED: see the ✗ and ! lines above\n"),
         "{report}"
     );
-    let endpoints = ["canary-svc=10.1.0.7".to_string()];
+    // Only the IPs that are registered: verified. Without the stable's, nothing says its
+    // IPs are registered, so it is not.
+    let endpoints = [
+        "canary-svc=10.1.0.7".to_string(),
+        "stable-svc=10.1.0.2,10.1.0.3".to_string(),
+    ];
+    let only_canary = ["canary-svc=10.1.0.7".to_string()];
+    let v = verify_manifests(
+        default_module(),
+        elbv2.clone(),
+        &VerifyRequest {
+            endpoints: &only_canary,
+            ..request(None)
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!v.verified, "{}", format_report(&v));
+    assert!(
+        format_report(&v).contains("    ! not checked: Service shop/stable-svc has no ready endpoint IPs: the IP check was not done\n"),
+        "{}",
+        format_report(&v)
+    );
     let v = verify_manifests(
         default_module(),
         elbv2,

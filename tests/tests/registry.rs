@@ -125,7 +125,7 @@ fn a_module_swapped_while_reconciles_run_fails_none_and_serves_the_next_ones() {
         .err()
         .unwrap_or_else(|| panic!("garbage was accepted"));
     assert!(
-        format!("{err:#}").contains("is not a valid component"),
+        format!("{err:#}").contains("is not a WebAssembly file"),
         "{err:#}"
     );
     assert_eq!(version(&registry, "calm"), "calm-2");

@@ -16,6 +16,7 @@ use crate::ingress::{Ingress, class_matches};
 use crate::lint_lbc;
 use crate::managed::read_managed;
 use crate::pingpong::service_roles;
+use crate::rollout_fields::check_fields;
 use crate::spec::{
     AlbTrafficRouting, BlueGreenStrategy, CanaryStrategy, DEFAULT_ANNOTATION_PREFIX, Rollout,
     namespace_of,
@@ -128,6 +129,14 @@ impl<'a> ObjectSet<'a> {
             }
         };
         let object = rollout.display_name();
+        for note in check_fields(value) {
+            out.push(finding(
+                Severity::Warning,
+                &object,
+                note.path(),
+                note.message(),
+            ));
+        }
         if let Err(e) = validate(&rollout) {
             out.push(error_finding(&object, e));
             return;

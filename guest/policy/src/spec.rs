@@ -202,6 +202,13 @@ pub struct CanaryStep {
     /// Argo's `experiment`, which Albatross does not implement (refused by validation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<Value>,
+    /// Argo's `setMirrorRoute` (traffic mirroring, which ALB cannot do; refused by
+    /// validation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_mirror_route: Option<Value>,
+    /// Argo's `plugin` step, which Albatross does not implement (refused by validation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<Value>,
     /// Scale the canary independently of its traffic weight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_canary_scale: Option<SetCanaryScale>,
@@ -437,7 +444,26 @@ pub fn parse_object<T: serde::de::DeserializeOwned>(json: &str, kind: &str) -> R
         if inner.is_syntax() || inner.is_eof() || path == "." {
             StrategyError::Malformed(format!("{kind} is not valid JSON: {inner}"))
         } else {
-            StrategyError::field(kind, path, inner.to_string())
+            // The object is named when its metadata reads; the position is left out, since it
+            // is one in this JSON text, not in the file the user wrote.
+            let object = serde_json::from_str::<Value>(json)
+                .ok()
+                .map_or(kind.to_string(), |v| {
+                    match (
+                        v["metadata"]["namespace"].as_str(),
+                        v["metadata"]["name"].as_str(),
+                    ) {
+                        (Some(ns), Some(name)) => format!("{kind} {ns}/{name}"),
+                        (None, Some(name)) => format!("{kind} {name}"),
+                        _ => kind.to_string(),
+                    }
+                });
+            let message = inner.to_string();
+            let message = match message.rfind(" at line ") {
+                Some(i) => message[..i].to_string(),
+                None => message,
+            };
+            StrategyError::field(&object, path, message)
         }
     })
 }

@@ -44,8 +44,8 @@ pub fn validate(rollout: &Rollout) -> Result<()> {
 }
 
 /// The fields of `rollout` that use an Argo Rollouts feature Albatross does not implement
-/// (analysis, experiments, anti-affinity, injected pod metadata, other traffic routers, a
-/// workloadRef), by path.
+/// (analysis, experiments, mirror routes, step plugins, anti-affinity, injected pod metadata,
+/// other traffic routers, a workloadRef), by path.
 pub fn unimplemented(rollout: &Rollout) -> Vec<String> {
     let spec = &rollout.spec;
     let mut found = Vec::new();
@@ -67,6 +67,11 @@ pub fn unimplemented(rollout: &Rollout) -> Vec<String> {
         for (i, step) in c.steps.iter().enumerate() {
             check(format!("{CANARY}.steps[{i}].analysis"), &step.analysis);
             check(format!("{CANARY}.steps[{i}].experiment"), &step.experiment);
+            check(
+                format!("{CANARY}.steps[{i}].setMirrorRoute"),
+                &step.set_mirror_route,
+            );
+            check(format!("{CANARY}.steps[{i}].plugin"), &step.plugin);
         }
         if let Some(t) = &c.traffic_routing {
             for (f, v) in [

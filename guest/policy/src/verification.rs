@@ -49,9 +49,10 @@ pub struct TargetVerification {
     /// The comparison, for an `ip` target group whose target port resolved (instance targets
     /// are nodes, not pod IPs).
     pub verdict: Option<IpVerdict>,
-    /// Why the target port of an `ip` target group could not be resolved, naming the object
-    /// and field; such a target group is not verified.
-    pub port_unresolved: Option<String>,
+    /// Why the IPs of an `ip` target group were not compared: its target port could not be
+    /// resolved (naming the object and field), or the Service has no ready endpoint IPs, so
+    /// there was nothing to compare. Such a target group is not verified.
+    pub not_checked: Option<String>,
 }
 
 /// Everything one verification compared (the WIT `verification`).
@@ -152,13 +153,24 @@ pub fn verify_rollout<H: Host>(
         };
         for tg in groups.iter().filter(|g| arns.contains(&g.arn)) {
             let registered = host.describe_target_health(&tg.arn)?;
-            let (verdict, port_unresolved) = if tg.target_type == "ip" {
+            let (verdict, not_checked) = if tg.target_type != "ip" {
+                (None, None)
+            } else if ips.is_empty() {
+                let why = format!(
+                    "Service {ns}/{service} has no ready endpoint IPs: the IP check was not done"
+                );
+                (None, Some(why))
+            } else {
                 match target_port(host, &lookup, &tg.arn)? {
                     Ok(port) => (Some(verify_ips(&ips, port, &registered)), None),
-                    Err(u) => (None, Some(StrategyError::from(u).to_string())),
+                    Err(u) => (
+                        None,
+                        Some(format!(
+                            "target port unresolved: {}",
+                            StrategyError::from(u)
+                        )),
+                    ),
                 }
-            } else {
-                (None, None)
             };
             targets.push(TargetVerification {
                 role: role.to_string(),
@@ -168,14 +180,14 @@ pub fn verify_rollout<H: Host>(
                 endpoint_ips: ips.clone(),
                 targets: registered,
                 verdict,
-                port_unresolved,
+                not_checked,
             });
         }
     }
     let verified = ingresses.iter().all(|i| i.verdict.verified)
         && targets
             .iter()
-            .all(|t| t.port_unresolved.is_none() && t.verdict.as_ref().is_none_or(|v| v.verified));
+            .all(|t| t.not_checked.is_none() && t.verdict.as_ref().is_none_or(|v| v.verified));
     Ok(Verification {
         rollout: format!("{ns}/{}", rollout.metadata.name),
         desired_canary_weight: weight,

@@ -15,6 +15,7 @@ pub mod lbc;
 pub mod pods;
 pub mod registration;
 pub mod runner;
+pub mod scenario_check;
 pub mod store;
 pub mod traffic;
 pub mod world;

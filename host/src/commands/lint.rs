@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use albatross_policy::lint::{Finding, Severity, lint};
+use albatross_policy::lint_kinds::lint_coverage;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use kube::api::{Api, DynamicObject, ListParams};
@@ -23,7 +24,9 @@ use crate::controller::resource;
 /// and the field: the Rollout spec is invalid, an Ingress or Service it names is missing,
 /// the Ingress class is not served, no Ingress path sends the root (or stable) service to
 /// `use-annotation`, a Service lacks the servicePort, ping-pong services double as
-/// canary/stable, another Rollout already manages the action. Exit code 1 on any error.
+/// canary/stable, another Rollout already manages the action. What could not be checked is a
+/// finding too: an empty file, an object of a kind nobody serves (`kind: Rolout`), and no
+/// Rollout at all (an error: nothing was checked). Exit code 1 on any error.
 ///
 /// With --live, the Rollouts, Services and Ingresses of a namespace are read from the cluster
 /// (KUBECONFIG, or the in-cluster service account) instead of files, and checked the same way:
@@ -50,20 +53,46 @@ pub struct LintArgs {
 impl LintArgs {
     /// Lints the files and prints the findings.
     pub fn execute(self) -> Result<ExitCode> {
-        let manifests = if self.live {
+        let mut findings = Vec::new();
+        let (manifests, source) = if self.live {
             let (place, all) = (self.place.clone(), self.all_namespaces);
-            block(async move { live_objects(&place, all).await })?
+            let source = match (&self.place.namespace, all) {
+                (_, true) => "every namespace".to_string(),
+                (Some(ns), false) => format!("namespace {ns}"),
+                (None, false) => "the context's namespace".to_string(),
+            };
+            (
+                block(async move { live_objects(&place, all).await })?,
+                source,
+            )
         } else {
             let mut manifests = Vec::new();
             for f in &self.files {
-                manifests.extend(read_manifests(f)?);
+                let objects = read_manifests(f)?;
+                if objects.is_empty() {
+                    findings.push(Finding {
+                        severity: Severity::Warning,
+                        object: f.display().to_string(),
+                        field: String::new(),
+                        message: "holds no objects".into(),
+                    });
+                }
+                manifests.extend(objects);
             }
-            manifests
+            (manifests, "the files".to_string())
         };
-        let (findings, errors) = lint_manifests(&manifests, &self.classes.ingress_classes);
+        findings.extend(lint_coverage(&manifests, &source));
+        let (checked, _) = lint_manifests(&manifests, &self.classes.ingress_classes);
+        findings.extend(checked);
+        let errors = findings.iter().any(|f| f.severity == Severity::Error);
         print!("{}", format_findings(&findings));
         if findings.is_empty() {
-            println!("{} objects: no findings", manifests.len());
+            let rollouts = manifests.iter().filter(|m| m["kind"] == "Rollout").count();
+            let plural = if rollouts == 1 { "" } else { "s" };
+            println!(
+                "{} objects checked ({rollouts} Rollout{plural}): no findings",
+                manifests.len()
+            );
         }
         Ok(if errors {
             ExitCode::FAILURE

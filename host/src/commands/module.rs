@@ -41,7 +41,8 @@ pub enum ModuleCommand {
         /// The component file.
         path: PathBuf,
     },
-    /// The modules a registry serves: name, digest, version, source.
+    /// The modules a registry serves: name, digest, version, source; and the module files it
+    /// refused, with why (exit code 1 when there is one).
     List {
         /// A registry config file (YAML: moduleDir, cacheDir, clusterDefault,
         /// namespaceDefaults, pins).
@@ -86,7 +87,11 @@ impl ModuleArgs {
                 }
                 let registry = Registry::new(&engine, config)?;
                 print!("{}", format_list(&registry));
-                Ok(ExitCode::SUCCESS)
+                Ok(if registry.refused().is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
             }
             ModuleCommand::Compile { path, cache_dir } => {
                 let times = precompile(&engine, &path, &cache_dir)?;
@@ -204,6 +209,18 @@ pub fn format_list(registry: &Registry) -> String {
             loaded.source
         );
     }
+    for (path, why) in registry.refused() {
+        let name = path
+            .file_stem()
+            .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+        let _ = writeln!(
+            out,
+            "{name:<24} {:<18} {:<12} {} (refused: {why})",
+            "-",
+            "-",
+            path.display()
+        );
+    }
     out
 }
 
@@ -220,13 +237,13 @@ pub struct CompileTimes {
 /// from the cache, timing both.
 pub fn precompile(engine: &Engine, path: &Path, cache_dir: &Path) -> Result<CompileTimes> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let registry = Registry::new(
+    let registry = Registry::bare(
         engine,
         RegistryConfig {
             cache_dir: Some(cache_dir.to_path_buf()),
             ..RegistryConfig::default()
         },
-    )?;
+    );
     let name = path
         .file_stem()
         .and_then(|s| s.to_str())

@@ -1,12 +1,13 @@
 //! `albatross policy`: one exported pure function of a strategy module called with JSON input,
 //! its result printed.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use albatross_policy::StrategyError;
-use anyhow::{Context, Result};
+use albatross_policy::spec::Rollout;
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde_json::Value;
 
@@ -16,8 +17,10 @@ use crate::runtime::pure::{Call, Function, call_native, call_wasm};
 
 /// Call one exported function of a strategy module with JSON input and print its result.
 ///
-/// The input is a JSON object read from --input or standard input; each function's fields
-/// are listed below. Rollouts and Ingresses go in as JSON objects. On success the function's
+/// The input is a JSON or YAML object read from --input or standard input; each function's
+/// fields are listed below. Rollouts and Ingresses go in as objects; `validate` and
+/// `plan-steps` also take a bare Rollout (`kind: Rollout`), as kubectl or a manifest file has
+/// it. A field of the wrong type is named with its line in the input. On success the function's
 /// value is printed as JSON; a strategy error is printed on stderr and the exit code is 1.
 ///
 /// Example:
@@ -44,7 +47,8 @@ pub struct PolicyArgs {
 impl PolicyArgs {
     /// Calls the function and prints what it returned.
     pub fn execute(self) -> Result<ExitCode> {
-        let call = Call::parse(self.function, &read_input(self.input.as_ref())?)?;
+        let (text, source) = read_text(self.input.as_ref())?;
+        let call = Call::parse(self.function, &parse_input(&text, &source)?)?;
         let result = if self.native {
             call_native(&call)?
         } else {
@@ -55,20 +59,57 @@ impl PolicyArgs {
     }
 }
 
-fn read_input(path: Option<&PathBuf>) -> Result<Value> {
-    let text = match path {
-        Some(p) => {
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
-        }
+/// The input text, and where it came from (for errors).
+fn read_text(path: Option<&PathBuf>) -> Result<(String, String)> {
+    match path {
+        Some(p) => Ok((
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+            p.display().to_string(),
+        )),
         None => {
+            if std::io::stdin().is_terminal() {
+                bail!(
+                    "nothing is piped in: the input is a JSON or YAML object on standard input or \
+                     in --input FILE, e.g. `albatross policy validate --input rollout.yaml` (see \
+                     --help for each function's fields)"
+                );
+            }
             let mut s = String::new();
             std::io::stdin()
                 .read_to_string(&mut s)
                 .context("reading the input from standard input")?;
-            s
+            Ok((s, "standard input".to_string()))
         }
-    };
-    serde_json::from_str(&text).context("the input is not JSON")
+    }
+}
+
+/// The input as a JSON value: YAML or JSON text, a bare Rollout standing for `{"rollout":
+/// ...}`. A Rollout whose fields have the wrong type is refused here, with the field and the
+/// line in the user's text (the module would see only its own re-serialization).
+pub fn parse_input(text: &str, source: &str) -> Result<Value> {
+    if text.trim().is_empty() {
+        bail!("{source} is empty: the input is a JSON or YAML object (see --help)");
+    }
+    let value: Value =
+        serde_yaml_ng::from_str(text).with_context(|| format!("{source} is not JSON or YAML"))?;
+    let bare = value["kind"] == "Rollout";
+    // serde_yaml_ng's message names the field and its line and column in `text`.
+    let located = |e: serde_yaml_ng::Error| anyhow::anyhow!("{source}: {e}");
+    if bare {
+        serde_yaml_ng::from_str::<Rollout>(text).map_err(located)?;
+        return Ok(serde_json::json!({ "rollout": value }));
+    }
+    if value.get("rollout").is_some() {
+        serde_yaml_ng::from_str::<RolloutInput>(text).map_err(located)?;
+    }
+    Ok(value)
+}
+
+/// The part of an input that is a Rollout, read only to locate a type error.
+#[derive(serde::Deserialize)]
+struct RolloutInput {
+    #[serde(rename = "rollout")]
+    _rollout: Rollout,
 }
 
 fn print_result(result: &Value, raw: bool) -> Result<ExitCode> {

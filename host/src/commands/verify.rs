@@ -36,7 +36,9 @@ use crate::runtime::engine::{StrategyModule, new_engine};
 /// Service's targetPort), with their health. Nothing is written anywhere.
 ///
 /// Credentials and region come from the AWS default chain (environment, profile, IRSA, instance
-/// metadata). Exit code 0 when verified, 1 when not, 2 when it could not look.
+/// metadata). Exit code 0 when verified, 1 when not (also when a Service has no endpoint IPs
+/// to compare: the IP check was not done), 2 when it could not look (an ELBv2 failure, an
+/// Ingress without its status hostname).
 ///
 /// Examples:
 ///   albatross verify rollout.yaml ingress.yaml services.yaml --endpoints guestbook-canary=10.0.1.7,10.0.1.8
@@ -55,8 +57,8 @@ pub struct VerifyArgs {
     /// for a named targetPort give the Endpoints object in the files instead.
     #[arg(long, value_name = "SERVICE=IPS")]
     pub endpoints: Vec<String>,
-    /// The canary weight to verify instead of the one in the Rollout's status.
-    #[arg(long, value_name = "PERCENT")]
+    /// The canary weight to verify instead of the one in the Rollout's status (0 to 100).
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=100))]
     pub weight: Option<u32>,
     #[command(flatten)]
     pub module: ModuleChoice,
@@ -102,6 +104,15 @@ impl VerifyArgs {
             println!("{}", serde_json::to_string_pretty(&v)?);
         } else {
             print!("{}", format_report(&v));
+        }
+        if let Some(i) = v.ingresses.iter().find(|i| i.hostname.is_none()) {
+            eprintln!(
+                "error: Ingress {} has no status.loadBalancer.ingress[].hostname, so no load \
+                 balancer could be looked at: take the Ingress from the cluster (kubectl get \
+                 ingress {} -o yaml) once the AWS Load Balancer Controller has built its ALB",
+                i.ingress, i.ingress
+            );
+            return Ok(ExitCode::from(2));
         }
         Ok(if v.verified {
             ExitCode::SUCCESS
@@ -255,8 +266,8 @@ pub fn format_report(v: &Verification) -> String {
             "  {} service {} → {} ({} targets{port})",
             t.role, t.service, t.target_group_arn, t.target_type
         );
-        if let Some(why) = &t.port_unresolved {
-            let _ = writeln!(out, "    ! target port unresolved: {why}");
+        if let Some(why) = &t.not_checked {
+            let _ = writeln!(out, "    ! not checked: {why}");
         }
         match &t.verdict {
             None => {
@@ -295,9 +306,6 @@ pub fn format_report(v: &Verification) -> String {
                         target.port.map_or(String::new(), |p| format!(":{p}")),
                         format!("{:?}", target.state).to_lowercase()
                     );
-                }
-                if t.endpoint_ips.is_empty() {
-                    let _ = writeln!(out, "    (the Service has no ready endpoints)");
                 }
             }
         }

@@ -155,10 +155,34 @@ pub fn new_engine() -> Result<Engine> {
     new_engine_with(Limits::default())
 }
 
-/// Compiles a component's bytes (Cranelift).
+/// The magic number every WebAssembly binary starts with.
+const WASM_MAGIC: &[u8] = b"\0asm";
+
+/// The layer field (bytes 6 and 7) of a component; a core module has 0.
+const COMPONENT_LAYER: [u8; 2] = [1, 0];
+
+/// Compiles a component's bytes (Cranelift). A file that is not WebAssembly, or is a core
+/// module rather than a component, is refused in one sentence saying which.
 pub fn compile(engine: &Engine, name: &str, bytes: &[u8]) -> Result<Component> {
-    Component::from_binary(engine, bytes)
-        .wasm_context(|| format!("strategy module {name:?} is not a valid component"))
+    if !bytes.starts_with(WASM_MAGIC) {
+        anyhow::bail!(
+            "strategy module {name:?} is not a WebAssembly file (it does not start with \\0asm; \
+             a text-format .wat must be assembled first)"
+        );
+    }
+    if bytes.get(6..8) != Some(&COMPONENT_LAYER[..]) {
+        anyhow::bail!(
+            "strategy module {name:?} is a core WebAssembly module, not a component: encode it \
+             as a component against wit/strategy.wit (wasm-tools component new, or the \
+             wit-component crate)"
+        );
+    }
+    Component::from_binary(engine, bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "strategy module {name:?} is not a valid component: {}",
+            crate::telemetry::one_line(&format!("{e:#}"))
+        )
+    })
 }
 
 /// Epoch ticks in `d` (at least one).

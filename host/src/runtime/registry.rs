@@ -104,6 +104,8 @@ pub struct Registry {
     engine: Engine,
     config: RegistryConfig,
     modules: RwLock<BTreeMap<String, Arc<Loaded>>>,
+    /// The module files of the directory refused at their last load, with the reason.
+    refused: RwLock<BTreeMap<PathBuf, String>>,
 }
 
 /// The module name a file stands for: its stem.
@@ -117,13 +119,19 @@ fn module_name(path: &Path) -> Result<String> {
 
 impl Registry {
     /// A registry with the built-in default and every module of the configured directory. A
-    /// module file that fails to load is logged and skipped; a failing built-in is an error.
+    /// module file that fails to load is logged, listed by [`Registry::refused`] and skipped.
+    /// A failing built-in, a module directory that cannot be read, and a `clusterDefault` or
+    /// namespace default naming no loaded module are errors.
     pub fn new(engine: &Engine, config: RegistryConfig) -> Result<Self> {
-        let registry = Registry {
-            engine: engine.clone(),
-            config,
-            modules: RwLock::new(BTreeMap::new()),
-        };
+        if let Some(dir) = &config.module_dir
+            && !dir.is_dir()
+        {
+            bail!(
+                "the module directory {} does not exist or is not a directory",
+                dir.display()
+            );
+        }
+        let registry = Registry::bare(engine, config);
         let builtin = registry.load_bytes(DEFAULT_MODULE_NAME, "built-in", DEFAULT_COMPONENT)?;
         registry.put(DEFAULT_MODULE_NAME, builtin);
         for (path, result) in registry.rescan() {
@@ -131,7 +139,54 @@ impl Registry {
                 tracing::error!(path = %path.display(), error = %format!("{e:#}"), "strategy module refused");
             }
         }
+        let defaults = registry
+            .config
+            .cluster_default
+            .iter()
+            .map(|n| (n, "clusterDefault".to_string()))
+            .chain(
+                registry
+                    .config
+                    .namespace_defaults
+                    .iter()
+                    .map(|(ns, n)| (n, format!("namespaceDefaults.{ns}"))),
+            );
+        for (name, field) in defaults {
+            if registry.get(name).is_none() {
+                bail!(
+                    "{field} names the strategy module {name:?}, which is neither built in nor a loaded file of the module directory{}",
+                    registry
+                        .refused()
+                        .iter()
+                        .find(|(p, _)| module_name(p).is_ok_and(|n| &n == name))
+                        .map_or(String::new(), |(_, why)| format!(
+                            " (it was refused: {why})"
+                        ))
+                );
+            }
+        }
         Ok(registry)
+    }
+
+    /// A registry with nothing loaded: for loading one module by hand (`albatross module
+    /// compile`), where the built-in default is not wanted in the cache.
+    pub fn bare(engine: &Engine, config: RegistryConfig) -> Self {
+        Registry {
+            engine: engine.clone(),
+            config,
+            modules: RwLock::new(BTreeMap::new()),
+            refused: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    /// The module files refused at their last load, each with why.
+    pub fn refused(&self) -> Vec<(PathBuf, String)> {
+        self.refused
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(p, r)| (p.clone(), r.clone()))
+            .collect()
     }
 
     /// The configuration.
@@ -155,7 +210,7 @@ impl Registry {
     }
 
     /// The compiled component for `bytes`: from the cache when it holds a usable one, else
-    /// compiled (and then cached). Returns whether the cache served it.
+    /// compiled. Returns whether the cache served it.
     fn component(&self, name: &str, digest: &str, bytes: &[u8]) -> Result<(Component, bool)> {
         let cached = self.cache_path(digest);
         if let Some(path) = cached.as_ref().filter(|p| p.is_file()) {
@@ -172,9 +227,14 @@ impl Registry {
                 ),
             }
         }
-        let component = compile(&self.engine, name, bytes)?;
-        if let Some(path) = cached
-            && let Err(e) = write_cache(&component, &path)
+        Ok((compile(&self.engine, name, bytes)?, false))
+    }
+
+    /// Writes a freshly compiled component into the cache (when there is one); a failure is
+    /// logged, the module serves anyway.
+    fn cache(&self, name: &str, digest: &str, component: &Component) {
+        if let Some(path) = self.cache_path(digest)
+            && let Err(e) = write_cache(component, &path)
         {
             tracing::warn!(
                 module = name,
@@ -183,11 +243,10 @@ impl Registry {
                 "could not write the compiled-code cache"
             );
         }
-        Ok((component, false))
     }
 
     /// Checks a module's bytes against its pin, compiles (or loads from the cache) and links
-    /// them. Does not install the result.
+    /// them; only a module that links is written to the cache. Does not install the result.
     pub fn load_bytes(&self, name: &str, source: &str, bytes: &[u8]) -> Result<Loaded> {
         let started = Instant::now();
         let digest = digest(bytes);
@@ -204,7 +263,10 @@ impl Registry {
             }
         }
         let (component, from_cache) = self.component(name, &digest, bytes)?;
-        let module = StrategyModule::link(&self.engine, name, component)?;
+        let module = StrategyModule::link(&self.engine, name, component.clone())?;
+        if !from_cache {
+            self.cache(name, &digest, &component);
+        }
         Ok(Loaded {
             module: Arc::new(module),
             digest,
@@ -256,6 +318,10 @@ impl Registry {
             }
         };
         paths.sort();
+        self.refused
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|p, _| paths.contains(p));
         let mut tried = Vec::new();
         for path in paths {
             let unchanged = match (module_name(&path), std::fs::read(&path)) {
@@ -266,6 +332,12 @@ impl Registry {
             };
             if !unchanged {
                 let result = self.install(&path);
+                let mut refused = self.refused.write().unwrap_or_else(PoisonError::into_inner);
+                match &result {
+                    Ok(_) => refused.remove(&path),
+                    Err(e) => refused.insert(path.clone(), format!("{e:#}")),
+                };
+                drop(refused);
                 tried.push((path, result));
             }
         }

@@ -85,7 +85,7 @@ impl wr::Guest for Component {
                     endpoint_ips: t.endpoint_ips,
                     targets: t.targets.into_iter().map(target_health_to_wit).collect(),
                     verdict: t.verdict.map(ip_verdict_to_wit),
-                    port_unresolved: t.port_unresolved,
+                    not_checked: t.not_checked,
                 })
                 .collect(),
         })

@@ -1,0 +1,424 @@
+//! The real `albatross` binary on inputs a new user gets wrong: nothing it checked nothing on
+//! passes as "no findings" or VERIFIED, and every refusal names the file, object or flag, with
+//! the exit code a pipeline can act on.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use albatross_tests::alb;
+use albatross_tests::cluster::albatross_binary;
+use albatross_tests::scratch_dir;
+use albatross_tests::verify_env::{Env, REGION, ingress};
+use serde_json::Value;
+
+fn albatross(args: &[&str]) -> Output {
+    Command::new(albatross_binary())
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap_or_else(|e| panic!("running albatross: {e}"))
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+fn guestbook() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/manifests/guestbook.yaml")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn lint_that_checked_nothing_says_so_and_fails() {
+    let dir = scratch_dir("cli-trust-lint");
+    let empty = write(&dir, "empty.yaml", "");
+    let out = albatross(&["lint", &empty.display().to_string()]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("warning: {}: : holds no objects", empty.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("error: the files: : no Rollout (kind: Rollout, apiVersion: argoproj.io/v1alpha1) among 0 objects: nothing was checked"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("no findings"), "{stdout}");
+
+    let typo = write(
+        &dir,
+        "typo.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rolout\nmetadata: {name: guestbook}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: other}\n",
+    );
+    let out = albatross(&["lint", &typo.display().to_string()]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("warning: Rolout guestbook: kind: kind Rolout is not one lint knows, so it is not checked (did you mean Rollout?)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("Deployment"),
+        "a Deployment is not lint's to check: {stdout}"
+    );
+    assert!(stdout.contains("among 2 objects"), "{stdout}");
+
+    let out = albatross(&["lint", &guestbook()]);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(stdout, "5 objects checked (1 Rollout): no findings\n");
+}
+
+#[test]
+fn verify_refuses_a_weight_past_100() {
+    let out = albatross(&["verify", &guestbook(), "--weight", "150"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--weight") && stderr.contains("150") && stderr.contains("0..=100"),
+        "{stderr}"
+    );
+}
+
+/// The guestbook manifests with the Ingress `web` as `ingress` gives it, written as one JSON
+/// file per object.
+fn manifests(dir: &Path, ingress: Value) -> Vec<String> {
+    let mut objects = albatross::backend::manifests::read_manifests(Path::new(&guestbook()))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    objects.push(ingress);
+    objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            write(dir, &format!("{i}.json"), &o.to_string())
+                .display()
+                .to_string()
+        })
+        .collect()
+}
+
+fn verify_args<'a>(files: &'a [String], env: &'a Env, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["verify"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend([
+        "--aws-endpoint-url",
+        env.moto.url.as_str(),
+        "--region",
+        REGION,
+        "--log",
+        "info",
+    ]);
+    args.extend(extra);
+    args
+}
+
+#[test]
+fn verify_never_says_verified_for_ips_it_did_not_see_nor_for_an_ingress_without_hostname() {
+    let env = Env::start();
+    let lb = env.run(alb::build(
+        &env.admin,
+        (&env.vpc, &env.subnets),
+        ("shop", "web"),
+        ("canary-svc", "stable-svc"),
+        (0, 100),
+    ));
+    let dir = scratch_dir("cli-trust-verify");
+    let files = manifests(&dir, ingress("web", "root-svc", &lb.dns_name));
+    // No Endpoints in the files and no --endpoints: the weights match, the IPs were never seen.
+    let out = albatross(&verify_args(&files, &env, &["--weight", "0"]));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("    ! not checked: Service shop/canary-svc has no ready endpoint IPs: the IP check was not done\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("NOT VERIFIED: see the ✗ and ! lines above\n"),
+        "{stdout}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "colour codes in logs that are not a terminal: {stderr:?}"
+    );
+
+    let mut no_hostname = ingress("web", "root-svc", "");
+    no_hostname["status"] = serde_json::json!({});
+    let dir = scratch_dir("cli-trust-verify-no-hostname");
+    let files = manifests(&dir, no_hostname);
+    let out = albatross(&verify_args(&files, &env, &[]));
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(
+        stderr.contains(
+            "error: Ingress web has no status.loadBalancer.ingress[].hostname, so no load balancer could be looked at"
+        ),
+        "{stderr}"
+    );
+}
+
+fn basic_canary() -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/scenarios/basic-canary.yaml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn simulate_refuses_a_misspelt_scenario_instead_of_running_on_defaults() {
+    let dir = scratch_dir("cli-trust-simulate");
+    let typo = write(
+        &dir,
+        "typo.yaml",
+        &basic_canary()
+            .replace("durationSeconds:", "durationSecond:")
+            .replacen("canaryService:", "canaryServce:", 1),
+    );
+    let out = albatross(&["simulate", &typo.display().to_string(), "--native"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "it ran: {stdout}");
+    assert!(
+        stderr.contains("unknown field durationSecond (did you mean durationSeconds?)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("spec.strategy.canary.canaryServce: Argo Rollouts has no such field, so it is ignored (did you mean canaryService?)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn lint_names_a_rollout_typo_and_validate_names_an_unsupported_step() {
+    let dir = scratch_dir("cli-trust-fields");
+    let manifests = std::fs::read_to_string(guestbook()).unwrap_or_else(|e| panic!("{e}"));
+    let typo = write(
+        &dir,
+        "typo.yaml",
+        &manifests.replacen(
+            "replicas: 5",
+            "replicas: 5\n  revisionHistoryLimit: 3\n  progresDeadlineSeconds: 60",
+            1,
+        ),
+    );
+    let out = albatross(&["lint", &typo.display().to_string()]);
+    let (stdout, _) = text(&out);
+    assert!(
+        out.status.success(),
+        "a typo is a warning in manifests: {stdout}"
+    );
+    assert!(
+        stdout.contains("warning: Rollout shop/guestbook: spec.progresDeadlineSeconds: Argo Rollouts has no such field, so it is ignored (did you mean progressDeadlineSeconds?)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("warning: Rollout shop/guestbook: spec.revisionHistoryLimit: Albatross does not implement this Argo Rollouts field yet: it has no effect"),
+        "{stdout}"
+    );
+
+    let rollout = albatross::backend::manifests::read_manifests(Path::new(&guestbook()))
+        .unwrap_or_else(|e| panic!("{e:#}"))
+        .remove(0);
+    let mut mirrored = rollout.clone();
+    mirrored["spec"]["strategy"]["canary"]["steps"][0] =
+        serde_json::json!({"setMirrorRoute": {"name": "mirror", "percentage": 10}});
+    let input = write(
+        &dir,
+        "validate.json",
+        &serde_json::json!({ "rollout": mirrored }).to_string(),
+    );
+    let out = albatross(&[
+        "policy",
+        "validate",
+        "--input",
+        &input.display().to_string(),
+    ]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("spec.strategy.canary.steps[0].setMirrorRoute: is an Argo Rollouts feature Albatross does not implement"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("exactly one of"), "{stderr}");
+}
+
+#[test]
+fn module_list_and_compile_say_what_they_refused_in_one_line() {
+    let dir = scratch_dir("cli-trust-modules");
+    let out = albatross(&["module", "list", "--modules", "/no/such/dir"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the module directory /no/such/dir does not exist"),
+        "{stderr}"
+    );
+
+    let modules = dir.join("modules");
+    std::fs::create_dir_all(&modules).unwrap_or_else(|e| panic!("{e}"));
+    write(&modules, "garbage.wasm", "not wasm at all");
+    std::fs::copy(
+        albatross_tests::built_component("calm-1.wasm"),
+        modules.join("calm.wasm"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = albatross(&[
+        "module",
+        "list",
+        "--modules",
+        &modules.display().to_string(),
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.lines().any(|l| l.starts_with("calm ")), "{stdout}");
+    let refused = stdout
+        .lines()
+        .find(|l| l.starts_with("garbage "))
+        .unwrap_or_else(|| panic!("the refused module is not listed: {stdout}"));
+    assert!(
+        refused.contains("(refused: strategy module \"garbage\" is not a WebAssembly file"),
+        "{refused}"
+    );
+    assert!(
+        !stderr.contains("0x61") && stderr.lines().count() <= 2,
+        "{stderr}"
+    );
+
+    let config = write(
+        &dir,
+        "registry.yaml",
+        &format!(
+            "moduleDir: {}\nclusterDefault: garbage\n",
+            modules.display()
+        ),
+    );
+    let out = albatross(&["module", "list", "--config", &config.display().to_string()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("clusterDefault names the strategy module \"garbage\", which is neither built in nor a loaded file of the module directory (it was refused: "),
+        "{stderr}"
+    );
+
+    let cache = dir.join("cache");
+    let out = albatross(&[
+        "module",
+        "compile",
+        &modules.join("garbage.wasm").display().to_string(),
+        "--cache-dir",
+        &cache.display().to_string(),
+    ]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let cached = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .map(|d| d.count())
+            .unwrap_or_default()
+    };
+    assert_eq!(cached(&cache), 0, "a refused module was cached");
+    let out = albatross(&[
+        "module",
+        "compile",
+        &modules.join("calm.wasm").display().to_string(),
+        "--cache-dir",
+        &cache.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        cached(&cache),
+        1,
+        "only the module asked for is cached, not the built-in"
+    );
+}
+
+#[test]
+fn policy_reads_yaml_and_a_bare_rollout_and_locates_a_type_error_in_the_users_file() {
+    let dir = scratch_dir("cli-trust-policy");
+    let manifests = std::fs::read_to_string(guestbook()).unwrap_or_else(|e| panic!("{e}"));
+    let rollout_yaml = manifests
+        .split("\n---\n")
+        .find(|d| d.contains("kind: Rollout"))
+        .unwrap_or_else(|| panic!("no Rollout in {manifests}"))
+        .to_string();
+    let bare = write(&dir, "rollout.yaml", &rollout_yaml);
+    let out = albatross(&["policy", "validate", "--input", &bare.display().to_string()]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(stdout, "null\n");
+
+    let bad = write(
+        &dir,
+        "bad.yaml",
+        &rollout_yaml.replace("replicas: 5", "replicas: five"),
+    );
+    let out = albatross(&[
+        "policy",
+        "plan-steps",
+        "--input",
+        &bad.display().to_string(),
+    ]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let line = rollout_yaml
+        .lines()
+        .position(|l| l.contains("replicas: 5"))
+        .map(|i| i + 1)
+        .unwrap_or_default();
+    assert!(
+        stderr.contains(&format!(
+            "{}: spec.replicas: invalid type: string \"five\", expected i64 at line {line}",
+            bad.display()
+        )),
+        "{stderr}"
+    );
+
+    let empty = write(&dir, "empty.json", "");
+    let out = albatross(&[
+        "policy",
+        "validate",
+        "--input",
+        &empty.display().to_string(),
+    ]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is empty: the input is a JSON or YAML object"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policy/plan-steps.json");
+    let mut child = Command::new(albatross_binary())
+        .args([
+            "policy",
+            "plan-steps",
+            "--input",
+            &input.display().to_string(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The reader goes away before the first line is written, as `| head -0` does.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+}
