@@ -14,6 +14,7 @@ pub mod aws;
 pub mod backend;
 pub mod commands;
 pub mod controller;
+pub mod input;
 pub mod metrics;
 pub mod runtime;
 pub mod simulation;

@@ -422,3 +422,45 @@ fn a_closed_stdout_ends_the_command_quietly() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_huge_or_deeply_nested_input_is_refused_at_once() {
+    let dir = scratch_dir("cli-trust-limits");
+    let deep = write(
+        &dir,
+        "deep.yaml",
+        &format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+    );
+    for args in [
+        vec!["lint".to_string(), deep.display().to_string()],
+        vec!["simulate".to_string(), deep.display().to_string()],
+        vec![
+            "policy".to_string(),
+            "validate".to_string(),
+            "--input".to_string(),
+            deep.display().to_string(),
+        ],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = albatross(&args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("nests 100001 levels deep, more than 128: refused"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let out = Command::new(albatross_binary())
+        .args(["lint", &guestbook()])
+        .env("ALBATROSS_MAX_INPUT_BYTES", "100")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "is larger than 100 bytes: refused (ALBATROSS_MAX_INPUT_BYTES raises the limit)"
+        ),
+        "{stderr}"
+    );
+}

@@ -13,7 +13,8 @@ pub const CHECKED_KINDS: [&str; 3] = ["Rollout", "Ingress", "Service"];
 
 /// Kinds an application's manifests commonly hold beside those lint reads; they get no
 /// finding.
-const OTHER_KNOWN_KINDS: [&str; 30] = [
+const OTHER_KNOWN_KINDS: [&str; 43] = [
+    "APIService",
     "AnalysisRun",
     "AnalysisTemplate",
     "ClusterAnalysisTemplate",
@@ -31,19 +32,31 @@ const OTHER_KNOWN_KINDS: [&str; 30] = [
     "IngressClass",
     "IngressClassParams",
     "Job",
+    "Kustomization",
+    "Lease",
+    "LimitRange",
     "List",
+    "MutatingWebhookConfiguration",
     "Namespace",
     "NetworkPolicy",
+    "PersistentVolume",
     "PersistentVolumeClaim",
     "Pod",
     "PodDisruptionBudget",
+    "PodMonitor",
+    "PriorityClass",
     "ReplicaSet",
+    "ResourceQuota",
     "Role",
     "RoleBinding",
     "Secret",
     "ServiceAccount",
+    "ServiceMonitor",
     "StatefulSet",
+    "StorageClass",
     "TargetGroupBinding",
+    "ValidatingWebhookConfiguration",
+    "VerticalPodAutoscaler",
 ];
 
 /// The findings of what could not be checked in `objects`, read from `source` (e.g. `the

@@ -22,8 +22,7 @@ use crate::backend::offline::OfflineHost;
 
 /// Reads Kubernetes manifests: YAML files with one or more documents (`---`), or JSON.
 pub fn read_manifests(path: &Path) -> Result<Vec<Value>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = crate::input::read_file(path, "manifest file")?;
     let mut out = Vec::new();
     for doc in serde_yaml_ng::Deserializer::from_str(&text) {
         let v = Value::deserialize(doc)

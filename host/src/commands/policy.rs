@@ -1,7 +1,7 @@
 //! `albatross policy`: one exported pure function of a strategy module called with JSON input,
 //! its result printed.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -63,7 +63,7 @@ impl PolicyArgs {
 fn read_text(path: Option<&PathBuf>) -> Result<(String, String)> {
     match path {
         Some(p) => Ok((
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+            crate::input::read_file(p, "input")?,
             p.display().to_string(),
         )),
         None => {
@@ -74,11 +74,7 @@ fn read_text(path: Option<&PathBuf>) -> Result<(String, String)> {
                      --help for each function's fields)"
                 );
             }
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .context("reading the input from standard input")?;
-            Ok((s, "standard input".to_string()))
+            Ok((crate::input::read_stdin()?, "standard input".to_string()))
         }
     }
 }

@@ -63,8 +63,7 @@ pub struct RegistryConfig {
 impl RegistryConfig {
     /// Reads a config file (YAML or JSON).
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the registry config {}", path.display()))?;
+        let text = crate::input::read_file(path, "the registry config")?;
         serde_yaml_ng::from_str(&text)
             .with_context(|| format!("{} is not a valid registry config", path.display()))
     }

@@ -22,8 +22,7 @@ use crate::runtime::engine::StrategyModule;
 /// A field the simulator does not know, an event on a Rollout or Ingress the manifests do not
 /// hold or after the run ends, and a run longer than a day are errors that list every one.
 pub fn read_scenario(path: &Path) -> Result<Scenario> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading scenario {}", path.display()))?;
+    let text = crate::input::read_file(path, "scenario")?;
     let scenario: Scenario = serde_yaml_ng::from_str(&text)
         .with_context(|| format!("scenario {} is not a valid scenario", path.display()))?;
     let raw: serde_json::Value = serde_yaml_ng::from_str(&text)
