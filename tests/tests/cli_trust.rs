@@ -464,3 +464,30 @@ fn a_huge_or_deeply_nested_input_is_refused_at_once() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_cli_keeps_compiled_code_in_its_cache_and_no_cache_reads_none() {
+    let dir = scratch_dir("cli-trust-cache");
+    let cache = dir.join("cache");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["policy", "info", "--log", "albatross=debug"];
+        args.extend(extra);
+        let out = Command::new(albatross_binary())
+            .args(&args)
+            .env("ALBATROSS_CACHE_DIR", &cache)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let first = run(&[]);
+    assert!(first.contains("from_cache=false"), "{first}");
+    let entries = std::fs::read_dir(&cache)
+        .map(|d| d.count())
+        .unwrap_or_default();
+    assert_eq!(entries, 1, "the built-in's compiled code is cached");
+    let second = run(&[]);
+    assert!(second.contains("from_cache=true"), "{second}");
+    let uncached = run(&["--no-cache"]);
+    assert!(uncached.contains("from_cache=false"), "{uncached}");
+}

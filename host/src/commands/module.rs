@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use wasmtime::Engine;
 
+use crate::commands::options::default_cache_dir;
 use crate::runtime::engine::{CONTRACT_PREFIX, StrategyModule, compile, new_engine};
 use crate::runtime::pure::{Call, call_wasm};
 use crate::runtime::registry::{Registry, RegistryConfig, digest};
@@ -57,9 +58,10 @@ pub enum ModuleCommand {
     Compile {
         /// The component file.
         path: PathBuf,
-        /// The cache directory.
-        #[arg(long, value_name = "DIR", default_value = ".albatross-cache")]
-        cache_dir: PathBuf,
+        /// The cache directory (default: the one every verb uses, $XDG_CACHE_HOME/albatross,
+        /// else ~/.cache/albatross).
+        #[arg(long, env = "ALBATROSS_CACHE_DIR", value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
     },
 }
 
@@ -94,6 +96,9 @@ impl ModuleArgs {
                 })
             }
             ModuleCommand::Compile { path, cache_dir } => {
+                let cache_dir = cache_dir.or_else(default_cache_dir).context(
+                    "no cache directory: pass --cache-dir (neither XDG_CACHE_HOME nor HOME is set)",
+                )?;
                 let times = precompile(&engine, &path, &cache_dir)?;
                 println!(
                     "{}: compiled in {:.1} ms; loaded from the cache ({}) in {:.3} ms",

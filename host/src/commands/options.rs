@@ -16,23 +16,75 @@ use crate::aws::config::{AwsOptions, elbv2_client};
 use crate::aws::describe::Elbv2Api;
 use crate::aws::host::Elbv2Tasks;
 use crate::aws::metrics::Elbv2Metrics;
-use crate::runtime::engine::StrategyModule;
+use crate::runtime::engine::{DEFAULT_COMPONENT, DEFAULT_MODULE_NAME, StrategyModule};
+use crate::runtime::registry::{Registry, RegistryConfig};
 
-/// Which strategy module a verb runs.
+/// Which strategy module a verb runs, and where its compiled code is cached between runs.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ModuleChoice {
     /// A strategy component to run instead of the built-in default.
     #[arg(long, value_name = "PATH")]
     pub module: Option<PathBuf>,
+    /// Where compiled code is kept between runs, so a module is compiled once, not on every
+    /// call (default: $XDG_CACHE_HOME/albatross, else ~/.cache/albatross).
+    #[arg(long, env = "ALBATROSS_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile the module on this run and read or write no cache (wins over --cache-dir and
+    /// ALBATROSS_CACHE_DIR).
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// The per-user cache directory: `$XDG_CACHE_HOME/albatross`, else `~/.cache/albatross`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".cache"))
+        })
+        .map(|d| d.join("albatross"))
 }
 
 impl ModuleChoice {
-    /// Loads the module named, or the built-in default.
-    pub fn load(&self, engine: &Engine) -> Result<StrategyModule> {
-        match &self.module {
-            Some(path) => StrategyModule::from_file(engine, path),
-            None => StrategyModule::builtin(engine),
+    /// The cache directory in force: none with --no-cache, else --cache-dir, else the
+    /// per-user default.
+    pub fn cache(&self) -> Option<PathBuf> {
+        if self.no_cache {
+            return None;
         }
+        self.cache_dir.clone().or_else(default_cache_dir)
+    }
+
+    /// Loads the module named, or the built-in default, through the compiled-code cache.
+    pub fn load(&self, engine: &Engine) -> Result<Arc<StrategyModule>> {
+        let registry = Registry::bare(
+            engine,
+            RegistryConfig {
+                cache_dir: self.cache(),
+                ..RegistryConfig::default()
+            },
+        );
+        let loaded = match &self.module {
+            Some(path) => {
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("reading strategy module {}", path.display()))?;
+                let name = path
+                    .file_stem()
+                    .map_or("module".to_string(), |s| s.to_string_lossy().into_owned());
+                registry.load_bytes(&name, &path.display().to_string(), &bytes)?
+            }
+            None => registry.load_bytes(DEFAULT_MODULE_NAME, "built-in", DEFAULT_COMPONENT)?,
+        };
+        tracing::debug!(
+            module = %loaded.source,
+            from_cache = loaded.from_cache,
+            load_ms = loaded.load_time.as_secs_f64() * 1000.0,
+            "strategy module loaded"
+        );
+        Ok(loaded.module)
     }
 }
 

@@ -47,13 +47,19 @@ pub struct PolicyArgs {
 impl PolicyArgs {
     /// Calls the function and prints what it returned.
     pub fn execute(self) -> Result<ExitCode> {
-        let (text, source) = read_text(self.input.as_ref())?;
-        let call = Call::parse(self.function, &parse_input(&text, &source)?)?;
+        // `info` takes no input: nothing is read for it.
+        let input = if matches!(self.function, Function::Info) && self.input.is_none() {
+            serde_json::json!({})
+        } else {
+            let (text, source) = read_text(self.input.as_ref())?;
+            parse_input(&text, &source)?
+        };
+        let call = Call::parse(self.function, &input)?;
         let result = if self.native {
             call_native(&call)?
         } else {
             let engine = new_engine()?;
-            call_wasm(&self.module.load(&engine)?, &call)?
+            call_wasm(&*self.module.load(&engine)?, &call)?
         };
         print_result(&result, self.raw)
     }
