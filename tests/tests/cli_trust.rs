@@ -491,3 +491,61 @@ fn the_cli_keeps_compiled_code_in_its_cache_and_no_cache_reads_none() {
     let uncached = run(&["--no-cache"]);
     assert!(uncached.contains("from_cache=false"), "{uncached}");
 }
+
+fn scenario_text(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/scenarios")
+            .join(name),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn simulate_checks_the_scenarios_expectations_and_gates_on_them() {
+    let basic =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/scenarios/basic-canary.yaml");
+    let out = albatross(&["simulate", &basic.display().to_string(), "--native"]);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("  ✓ expect.finalPhase: Healthy (Rollout shop/guestbook)\n"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("all 4 expectations met\n"), "{stdout}");
+
+    let outage = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/scenarios/lb-controller-outage.yaml");
+    let out = albatross(&[
+        "simulate",
+        &outage.display().to_string(),
+        "--native",
+        "--verify=false",
+    ]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("  ✗ expect.requestsLostAtMost: 0: 6500 requests were lost\n"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("(see the ✗ lines above)\n"), "{stdout}");
+
+    let dir = scratch_dir("cli-trust-expect");
+    let text_without = scenario_text("lb-controller-outage.yaml");
+    let cut = text_without
+        .find("\nexpect:")
+        .unwrap_or_else(|| panic!("no expect block"));
+    let bare = write(&dir, "no-expect.yaml", &text_without[..cut + 1]);
+    let out = albatross(&[
+        "simulate",
+        &bare.display().to_string(),
+        "--native",
+        "--verify=false",
+    ]);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.ends_with("NOTE (no expectations set): 6500 requests were lost\n"),
+        "{stdout}"
+    );
+}

@@ -9,6 +9,7 @@ pub mod config;
 pub mod deletion;
 pub mod dispatch;
 pub mod elbv2_api;
+pub mod expect;
 pub mod host;
 pub mod labels;
 pub mod lbc;

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::alb_trace::{AlbRow, append_changed};
 use crate::config::{Fault, Faults, WorldConfig};
+use crate::expect::Expectations;
 use crate::host::SharedWorld;
 use crate::world::{World, WorldEvent};
 
@@ -42,6 +43,9 @@ pub struct Scenario {
     /// How long to run, in simulated seconds.
     #[serde(default = "default_duration")]
     pub duration_seconds: u64,
+    /// What must hold at the end (checked by `albatross simulate`, which exits 1 otherwise).
+    #[serde(default)]
+    pub expect: Option<Expectations>,
 }
 
 fn default_duration() -> u64 {

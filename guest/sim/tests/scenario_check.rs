@@ -65,11 +65,13 @@ fn a_misspelt_rollout_field_is_an_error_in_a_scenario() {
 
 #[test]
 fn events_on_missing_objects_or_after_the_end_and_long_runs_are_errors() {
-    let yaml = format!(
-        "{}\n  - {{at: 5, action: promote, rollout: guestbok}}\n  - {{at: 100000, action: abort, rollout: guestbook}}\n  - {{at: 6, action: patchIngress, ingress: wbe, patch: {{}}}}\n",
-        basic().trim_end()
-    )
-    .replace("durationSeconds: 360", "durationSeconds: 90000");
+    let yaml = basic()
+        .replacen(
+            "\nevents:\n",
+            "\nevents:\n  - {at: 5, action: promote, rollout: guestbok}\n  - {at: 100000, action: abort, rollout: guestbook}\n  - {at: 6, action: patchIngress, ingress: wbe, patch: {}}\n",
+            1,
+        )
+        .replace("durationSeconds: 360", "durationSeconds: 90000");
     let found = problems(&yaml);
     let has = |s: &str| found.iter().any(|p| p.contains(s));
     assert!(

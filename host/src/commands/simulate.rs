@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use albatross_policy::reconcile::Settings;
+use albatross_sim::expect;
 use albatross_sim::runner::{NativeReconciler, Trace, run as run_scenario};
 use anyhow::{Result, bail};
 use clap::{ArgAction, Args};
@@ -93,8 +94,59 @@ impl SimulateArgs {
         } else {
             print!("{}", format_timeline(&trace, &strategy));
         }
-        Ok(ExitCode::SUCCESS)
+        let verdicts = expect::check(&scenario, &trace);
+        let (text, met) = format_verdicts(&verdicts, &expect::warnings(&scenario, &trace));
+        if self.json {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+        Ok(if met {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
     }
+}
+
+/// The closing lines: each expectation with ✓ or ✗ and why, then one line that says whether
+/// they all held; without expectations, what went wrong (a Rollout ended Degraded, requests
+/// were lost), if anything. Returns the text and whether every expectation held.
+pub fn format_verdicts(verdicts: &[expect::Verdict], warnings: &[String]) -> (String, bool) {
+    let mut s = String::new();
+    if verdicts.is_empty() {
+        if !warnings.is_empty() {
+            let _ = writeln!(s, "NOTE (no expectations set): {}", warnings.join("; "));
+        }
+        return (s, true);
+    }
+    let _ = writeln!(
+        s,
+        "
+Expectations:"
+    );
+    let mut failed = 0;
+    for v in verdicts {
+        match &v.failure {
+            None => {
+                let _ = writeln!(s, "  ✓ {}", v.expectation);
+            }
+            Some(why) => {
+                failed += 1;
+                let _ = writeln!(s, "  ✗ {}: {why}", v.expectation);
+            }
+        }
+    }
+    if failed == 0 {
+        let _ = writeln!(s, "all {} expectations met", verdicts.len());
+    } else {
+        let _ = writeln!(
+            s,
+            "EXPECTATIONS FAILED: {failed} of {} (see the ✗ lines above)",
+            verdicts.len()
+        );
+    }
+    (s, failed == 0)
 }
 
 fn replicas(r: &albatross_sim::runner::TimelineRow) -> String {
