@@ -158,8 +158,11 @@ pub struct TimelineRow {
     pub replicas: BTreeMap<String, (u64, u64)>,
     /// What the Rollout is waiting for (status.message).
     pub message: String,
-    /// Requests lost this second.
+    /// Requests lost this second on the Rollout's ALBs, once they had served.
     pub lost: f64,
+    /// Requests lost this second on its ALBs before they first served: nothing was deployed
+    /// yet, so they are not counted in the run's total.
+    pub lost_before_serving: f64,
 }
 
 /// What a run produced.
@@ -176,6 +179,8 @@ pub struct Trace {
     pub events: Vec<WorldEvent>,
     /// Requests lost over the run.
     pub requests_lost: f64,
+    /// Requests lost before the ALBs first served, not counted in `requests_lost`.
+    pub requests_lost_before_serving: f64,
     /// Requests served over the run.
     pub requests: f64,
     /// The annotations of every Ingress at the end, by `namespace/name`.
@@ -459,6 +464,8 @@ impl Simulation {
             timeline: self.timeline.clone(),
             events: w.events.clone(),
             requests_lost: w.requests_lost(),
+            requests_lost_before_serving: w.traffic.iter().map(|s| s.lost).sum::<f64>()
+                - w.requests_lost(),
             requests: w.traffic.iter().map(|s| s.requests).sum(),
             final_annotations: w
                 .store
@@ -516,7 +523,7 @@ fn timeline_row(w: &World, ns: &str, name: &str) -> TimelineRow {
             ),
         );
     }
-    let sample = w.traffic.iter().rev().take_while(|s| s.t == w.now_s).last();
+    let traffic = w.rollout_traffic(ns, &r);
     TimelineRow {
         t: w.now_s,
         rollout: format!("{ns}/{name}"),
@@ -526,18 +533,17 @@ fn timeline_row(w: &World, ns: &str, name: &str) -> TimelineRow {
         verified: status["canary"]["weights"]["verified"]
             .as_bool()
             .unwrap_or(false),
-        alb_share: sample.map(|s| s.rounded_share()).unwrap_or_default(),
+        alb_share: traffic
+            .sample
+            .map(|s| s.rounded_share())
+            .unwrap_or_default(),
         replicas,
         message: if gone {
             "deleted: gone from the API server".to_string()
         } else {
             status["message"].as_str().unwrap_or("").to_string()
         },
-        lost: w
-            .traffic
-            .iter()
-            .filter(|s| s.t == w.now_s)
-            .map(|s| s.lost)
-            .sum(),
+        lost: traffic.lost,
+        lost_before_serving: traffic.lost_before_serving,
     }
 }

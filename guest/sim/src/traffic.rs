@@ -10,9 +10,21 @@ use std::collections::BTreeMap;
 
 use albatross_policy::elb::TargetHealthState;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::lbc::{NODES, TgSim};
 use crate::world::World;
+
+/// One second of a Rollout's traffic (see [`World::rollout_traffic`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RolloutTraffic<'a> {
+    /// The sample of its first ALB, this second.
+    pub sample: Option<&'a TrafficSample>,
+    /// Requests lost on its ALBs this second, once they had served.
+    pub lost: f64,
+    /// Requests lost on its ALBs this second before they first served (not counted).
+    pub lost_before_serving: f64,
+}
 
 /// One second of traffic on one ALB.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,6 +153,62 @@ impl World {
             samples.push(sample);
         }
         self.traffic.extend(samples);
+    }
+
+    /// The first second `ingress` (`namespace/name`) served a request: traffic came and not
+    /// all of it was lost. Before it, nothing was deployed that could lose a request.
+    pub fn first_served(&self, ingress: &str) -> Option<u64> {
+        self.traffic
+            .iter()
+            .find(|s| s.ingress == ingress && s.requests > 0.0 && s.lost < s.requests)
+            .map(|s| s.t)
+    }
+
+    /// This second's traffic on the ALBs of a Rollout (its `trafficRouting.alb` Ingresses;
+    /// every Ingress of its namespace when it names none, as a blue-green Rollout does): the
+    /// first one's sample (its split), the requests lost on them since they first served,
+    /// and those lost before (not counted).
+    pub fn rollout_traffic(&self, ns: &str, rollout: &Value) -> RolloutTraffic<'_> {
+        let alb = &rollout["spec"]["strategy"]["canary"]["trafficRouting"]["alb"];
+        let mine: Vec<String> = alb["ingress"]
+            .as_str()
+            .into_iter()
+            .chain(
+                alb["ingresses"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str),
+            )
+            .map(|i| format!("{ns}/{i}"))
+            .collect();
+        let prefix = format!("{ns}/");
+        let now: Vec<&TrafficSample> = self
+            .traffic
+            .iter()
+            .rev()
+            .take_while(|s| s.t == self.now_s)
+            .filter(|s| {
+                if mine.is_empty() {
+                    s.ingress.starts_with(&prefix)
+                } else {
+                    mine.contains(&s.ingress)
+                }
+            })
+            .collect();
+        let mut out = RolloutTraffic {
+            sample: now.last().copied(),
+            lost: 0.0,
+            lost_before_serving: 0.0,
+        };
+        for s in now {
+            if self.first_served(&s.ingress).is_some_and(|t| t <= s.t) {
+                out.lost += s.lost;
+            } else {
+                out.lost_before_serving += s.lost;
+            }
+        }
+        out
     }
 
     /// Requests lost over the run, counted per Ingress from the first second in which it

@@ -24,9 +24,13 @@ use crate::simulation::{WasmReconciler, read_scenario};
 /// registrationDelay, elbThrottling, lbcThrottling, apiConflicts). The world
 /// has a ReplicaSet controller, an endpoints controller and an AWS Load Balancer Controller
 /// with lags; the strategy runs as a wasm component against it with a simulated clock.
-/// The timeline shows, per change: the step, the canary weight wanted (✓ once verified on
-/// the ALB), what the ALB really sends where, the ReplicaSets, the requests lost that
-/// second, and what the Rollout waits for. The manifests are linted first.
+/// The timeline shows, per change (and per Rollout, in a column of its own when there are
+/// several): the step, the canary weight wanted (✓ once verified on the ALB), what the
+/// Rollout's own ALB sends where, the ReplicaSets, the requests lost that second on its ALBs
+/// (in parentheses when lost before the first pods served, which the total does not count),
+/// and what the Rollout waits for. The manifests are linted first; a scenario with an unknown
+/// field, or an event on an object it does not hold, is refused. A scenario's `expect:`
+/// block is checked at the end: exit code 1 when an expectation fails.
 ///
 /// Examples:
 ///   albatross simulate examples/scenarios/basic-canary.yaml
@@ -120,11 +124,7 @@ pub fn format_verdicts(verdicts: &[expect::Verdict], warnings: &[String]) -> (St
         }
         return (s, true);
     }
-    let _ = writeln!(
-        s,
-        "
-Expectations:"
-    );
+    let _ = writeln!(s, "\nExpectations:");
     let mut failed = 0;
     for v in verdicts {
         match &v.failure {
@@ -166,10 +166,35 @@ pub fn format_timeline(trace: &Trace, strategy: &str) -> String {
         trace.scenario,
         if trace.verify { "on" } else { "OFF" }
     );
+    let several = trace
+        .timeline
+        .iter()
+        .any(|r| r.rollout != trace.timeline[0].rollout);
+    let width = trace
+        .timeline
+        .iter()
+        .map(|r| r.rollout.len())
+        .max()
+        .unwrap_or(0)
+        .max("rollout".len());
+    let rollout_column = |name: &str| {
+        if several {
+            format!("{name:<width$}  ")
+        } else {
+            String::new()
+        }
+    };
     let _ = writeln!(
         s,
-        "{:>5}  {:<5} {:<11} {:>7}  {:<24} {:<30} {:>5}  waiting for",
-        "t(s)", "step", "phase", "desired", "on the ALB", "replicas ready/desired", "lost"
+        "{:>5}  {}{:<5} {:<11} {:>7}  {:<24} {:<30} {:>5}  waiting for",
+        "t(s)",
+        rollout_column("rollout"),
+        "step",
+        "phase",
+        "desired",
+        "on the ALB",
+        "replicas ready/desired",
+        "lost"
     );
     for r in &trace.timeline {
         let desired = r.desired_canary.map_or("-".to_string(), |w| {
@@ -182,16 +207,22 @@ pub fn format_timeline(trace: &Trace, strategy: &str) -> String {
             .collect::<Vec<_>>()
             .join(" / ");
         let step = r.step.map_or("-".to_string(), |i| i.to_string());
+        let lost = if r.lost_before_serving > 0.0 && r.lost == 0.0 {
+            format!("({})", r.lost_before_serving.round())
+        } else {
+            r.lost.round().to_string()
+        };
         let _ = writeln!(
             s,
-            "{:>5}  {:<5} {:<11} {:>7}  {:<24} {:<30} {:>5}  {}",
+            "{:>5}  {}{:<5} {:<11} {:>7}  {:<24} {:<30} {:>5}  {}",
             r.t,
+            rollout_column(&r.rollout),
             step,
             r.phase,
             desired,
             alb,
             replicas(r),
-            r.lost.round(),
+            lost,
             r.message
         );
     }
@@ -214,6 +245,13 @@ pub fn format_timeline(trace: &Trace, strategy: &str) -> String {
         trace.requests_lost.round(),
         trace.requests.round()
     );
+    if trace.requests_lost_before_serving > 0.0 {
+        let _ = writeln!(
+            s,
+            "requests lost before the first pods served, not counted: {} (the \"(n)\" rows)",
+            trace.requests_lost_before_serving.round()
+        );
+    }
     let calls: u64 = trace.elb_calls.values().sum();
     let _ = writeln!(s, "ELBv2 calls by the strategy: {calls}");
     s
