@@ -20,7 +20,7 @@ use crate::runtime::registry::{Registry, RegistryConfig, digest};
 /// A module is a WebAssembly component implementing the albatross:strategy world. The
 /// registry serves the built-in default and every *.wasm file of a module directory (named
 /// by file stem), each identified by its sha256 digest; a config file can pin digests and
-/// choose defaults (see README, "The module registry").
+/// choose defaults (see docs/runtime.md, "The module registry").
 ///
 /// Examples:
 ///   albatross module inspect target/wasm/albatross-default.wasm
