@@ -549,3 +549,30 @@ fn simulate_checks_the_scenarios_expectations_and_gates_on_them() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_long_simulation_reports_its_progress_on_stderr() {
+    let dir = scratch_dir("cli-trust-progress");
+    let long = write(
+        &dir,
+        "long.yaml",
+        &basic_canary().replace("durationSeconds: 360", "durationSeconds: 3600"),
+    );
+    let out = albatross(&["simulate", &long.display().to_string(), "--native"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains("simulated 360 of 3600 s\n"), "{stderr}");
+    assert!(stderr.contains("simulated 3240 of 3600 s\n"), "{stderr}");
+    let short = albatross(&[
+        "simulate",
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/scenarios/basic-canary.yaml")
+            .display()
+            .to_string(),
+        "--native",
+    ]);
+    assert!(
+        !text(&short).1.contains("simulated "),
+        "a short run stays quiet"
+    );
+}

@@ -489,8 +489,19 @@ impl Simulation {
 
 /// Runs a scenario with a strategy. `settings.verify` off runs it without verification gates.
 pub fn run(scenario: &Scenario, reconciler: &mut dyn Reconciler, settings: &Settings) -> Trace {
+    run_with_progress(scenario, reconciler, settings, &mut |_| {})
+}
+
+/// [`run`], calling `progress` with each simulated second as it begins.
+pub fn run_with_progress(
+    scenario: &Scenario,
+    reconciler: &mut dyn Reconciler,
+    settings: &Settings,
+    progress: &mut dyn FnMut(u64),
+) -> Trace {
     let mut sim = Simulation::new(scenario, settings);
     while let Some(due) = sim.begin_second() {
+        progress(sim.world().lock().now_s);
         for d in due {
             sim.world().lock().reconciling = format!("Rollout {}/{}", d.namespace, d.name);
             let result = reconciler.reconcile(sim.world(), &d.rollout_json, settings);

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use albatross_policy::reconcile::Settings;
 use albatross_sim::expect;
-use albatross_sim::runner::{NativeReconciler, Trace, run as run_scenario};
+use albatross_sim::runner::{NativeReconciler, Trace, run_with_progress};
 use anyhow::{Result, bail};
 use clap::{ArgAction, Args};
 
@@ -73,18 +73,22 @@ impl SimulateArgs {
             ingress_classes: classes,
             ..Settings::default()
         };
+        let mut progress = Progress::new(scenario.duration_seconds);
         let (trace, strategy) = if self.native {
             (
-                run_scenario(&scenario, &mut NativeReconciler, &settings),
+                run_with_progress(&scenario, &mut NativeReconciler, &settings, &mut |t| {
+                    progress.at(t)
+                }),
                 "native default".to_string(),
             )
         } else {
             let engine = new_engine()?;
             let module = self.module.load(&engine)?;
-            let trace = run_scenario(
+            let trace = run_with_progress(
                 &scenario,
                 &mut WasmReconciler { module: &module },
                 &settings,
+                &mut |t| progress.at(t),
             );
             let name = if module.name() == DEFAULT_MODULE_NAME {
                 format!("{DEFAULT_MODULE_NAME} (wasm)")
@@ -110,6 +114,35 @@ impl SimulateArgs {
         } else {
             ExitCode::FAILURE
         })
+    }
+}
+
+/// Runs of at least this many simulated seconds report their progress on stderr.
+pub const PROGRESS_FROM_SECONDS: u64 = 3600;
+
+/// Progress of a long run on stderr: a line at every tenth of the simulated time.
+struct Progress {
+    total: u64,
+    next: u64,
+}
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        Progress {
+            total,
+            next: if total >= PROGRESS_FROM_SECONDS {
+                total / 10
+            } else {
+                u64::MAX
+            },
+        }
+    }
+
+    fn at(&mut self, t: u64) {
+        if t >= self.next {
+            eprintln!("simulated {t} of {} s", self.total);
+            self.next = self.next.saturating_add(self.total / 10);
+        }
     }
 }
 
