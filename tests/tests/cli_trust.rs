@@ -170,10 +170,7 @@ fn verify_never_says_verified_for_ips_it_did_not_see_nor_for_an_ingress_without_
 }
 
 fn basic_canary() -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/scenarios/basic-canary.yaml"),
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
+    scenario_text("basic-canary.yaml")
 }
 
 #[test]

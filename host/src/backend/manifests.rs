@@ -13,6 +13,7 @@ use albatross_policy::elb::{
     Listener, LoadBalancer, ResourceTags, Rule, TargetGroup, TargetHealth,
 };
 use albatross_policy::host::{Event, Host, Level, ObjectKind, PatchType};
+use albatross_sim::pods::endpoint_ports;
 use albatross_sim::store::Store;
 use anyhow::{Context, Result};
 use serde::Deserialize;
@@ -84,22 +85,8 @@ impl ManifestHost {
             .store
             .get_json("Service", namespace, service)
             .and_then(|json| serde_json::from_str::<Value>(json).ok())
-            .and_then(|svc| svc["spec"]["ports"].as_array().cloned())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|p| {
-                let target = if p["targetPort"].is_null() {
-                    &p["port"]
-                } else {
-                    &p["targetPort"]
-                };
-                let mut port = json!({ "port": target.as_u64()? });
-                if let Some(name) = p["name"].as_str() {
-                    port["name"] = json!(name);
-                }
-                Some(port)
-            })
-            .collect();
+            .map(|svc| endpoint_ports(&svc, None))
+            .unwrap_or_default();
         self.store.put(
             "Endpoints",
             json!({

@@ -17,7 +17,7 @@ use crate::aws::describe::Elbv2Api;
 use crate::aws::host::Elbv2Tasks;
 use crate::aws::metrics::Elbv2Metrics;
 use crate::runtime::engine::{DEFAULT_COMPONENT, DEFAULT_MODULE_NAME, StrategyModule};
-use crate::runtime::registry::{Registry, RegistryConfig};
+use crate::runtime::registry::{Registry, RegistryConfig, module_name};
 
 /// Which strategy module a verb runs, and where its compiled code is cached between runs.
 #[derive(Args, Debug, Clone, Default)]
@@ -71,9 +71,7 @@ impl ModuleChoice {
             Some(path) => {
                 let bytes = std::fs::read(path)
                     .with_context(|| format!("reading strategy module {}", path.display()))?;
-                let name = path
-                    .file_stem()
-                    .map_or("module".to_string(), |s| s.to_string_lossy().into_owned());
+                let name = module_name(path)?;
                 registry.load_bytes(&name, &path.display().to_string(), &bytes)?
             }
             None => registry.load_bytes(DEFAULT_MODULE_NAME, "built-in", DEFAULT_COMPONENT)?,

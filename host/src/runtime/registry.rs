@@ -108,7 +108,7 @@ pub struct Registry {
 }
 
 /// The module name a file stands for: its stem.
-fn module_name(path: &Path) -> Result<String> {
+pub fn module_name(path: &Path) -> Result<String> {
     path.file_stem()
         .and_then(|s| s.to_str())
         .filter(|s| !s.is_empty())
