@@ -92,7 +92,7 @@ fn a_lagging_rule_is_not_verified_and_the_difference_is_reported() {
     assert!(!verdict.rules[0].matches);
     assert_eq!(
         verdict.differences,
-        vec!["listener rule 1 carries canary 0 / stable 100 (of 100), desired 10 / 90".to_string()]
+        vec!["listener rule 1 of k8s-shop-web-5eed carries canary 0 / stable 100 (of 100), desired 10 / 90".to_string()]
     );
     env.run(alb::set_weights(&env.admin, &alb, (10, 90)));
     let v = verify(&manifests, ENDPOINTS, &manifests[0], &elbv2, Some(10))
@@ -331,7 +331,7 @@ fn albatross_verify_reads_manifest_files_and_endpoint_flags_and_reports() {
     );
     assert!(
         report.contains(
-            "  ! listener rule 1 carries canary 0 / stable 100 (of 100), desired 20 / 80\n"
+            "  ! listener rule 1 of k8s-shop-web-5eed carries canary 0 / stable 100 (of 100), desired 20 / 80\n"
         ),
         "{report}"
     );

@@ -17,7 +17,7 @@ use anyhow::{Context, Result, bail};
 /// The guest crates, the features each build gets beside `component`, the core module it
 /// builds, and the component file it becomes under `target/wasm/`: the default strategy, the
 /// simulated world, and the misbehaving modules the sandbox tests run.
-const GUESTS: [(&str, &str, &str, &str); 9] = [
+const GUESTS: [(&str, &str, &str, &str); 10] = [
     (
         "albatross-policy",
         "",
@@ -47,6 +47,12 @@ const GUESTS: [(&str, &str, &str, &str); 9] = [
         "trap",
         "albatross_hostile.wasm",
         "hostile-trap.wasm",
+    ),
+    (
+        "albatross-hostile",
+        "busy",
+        "albatross_hostile.wasm",
+        "hostile-busy.wasm",
     ),
     (
         "albatross-hostile",

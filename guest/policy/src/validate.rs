@@ -49,12 +49,13 @@ pub fn validate(rollout: &Rollout) -> Result<()> {
 pub fn unimplemented(rollout: &Rollout) -> Vec<String> {
     let spec = &rollout.spec;
     let mut found = Vec::new();
-    let mut check = |path: String, v: &Option<serde_json::Value>| {
+    // The path is formatted only for a field that is set: a reconcile walks every step.
+    let mut check = |v: &Option<serde_json::Value>, path: &dyn Fn() -> String| {
         if v.is_some() {
-            found.push(path);
+            found.push(path());
         }
     };
-    check("spec.workloadRef".into(), &spec.workload_ref);
+    check(&spec.workload_ref, &|| "spec.workloadRef".into());
     if let Some(c) = &spec.strategy.canary {
         for (f, v) in [
             ("analysis", &c.analysis),
@@ -62,16 +63,17 @@ pub fn unimplemented(rollout: &Rollout) -> Vec<String> {
             ("canaryMetadata", &c.canary_metadata),
             ("stableMetadata", &c.stable_metadata),
         ] {
-            check(format!("{CANARY}.{f}"), v);
+            check(v, &|| format!("{CANARY}.{f}"));
         }
         for (i, step) in c.steps.iter().enumerate() {
-            check(format!("{CANARY}.steps[{i}].analysis"), &step.analysis);
-            check(format!("{CANARY}.steps[{i}].experiment"), &step.experiment);
-            check(
-                format!("{CANARY}.steps[{i}].setMirrorRoute"),
-                &step.set_mirror_route,
-            );
-            check(format!("{CANARY}.steps[{i}].plugin"), &step.plugin);
+            for (f, v) in [
+                ("analysis", &step.analysis),
+                ("experiment", &step.experiment),
+                ("setMirrorRoute", &step.set_mirror_route),
+                ("plugin", &step.plugin),
+            ] {
+                check(v, &|| format!("{CANARY}.steps[{i}].{f}"));
+            }
         }
         if let Some(t) = &c.traffic_routing {
             for (f, v) in [
@@ -84,7 +86,7 @@ pub fn unimplemented(rollout: &Rollout) -> Vec<String> {
                 ("apisix", &t.apisix),
                 ("plugins", &t.plugins),
             ] {
-                check(format!("{CANARY}.trafficRouting.{f}"), v);
+                check(v, &|| format!("{CANARY}.trafficRouting.{f}"));
             }
         }
     }
@@ -96,7 +98,7 @@ pub fn unimplemented(rollout: &Rollout) -> Vec<String> {
             ("activeMetadata", &bg.active_metadata),
             ("previewMetadata", &bg.preview_metadata),
         ] {
-            check(format!("spec.strategy.blueGreen.{f}"), v);
+            check(v, &|| format!("spec.strategy.blueGreen.{f}"));
         }
     }
     found
@@ -281,7 +283,8 @@ impl Validator {
     }
 
     fn step(&self, i: usize, step: &CanaryStep, managed: &[&str]) -> Result<()> {
-        let at = format!("{CANARY}.steps[{i}]");
+        // Formatted only on a refusal: a reconcile validates every step.
+        let at = StepPath(i);
         let set = [
             step.set_weight.is_some(),
             step.pause.is_some(),
@@ -293,7 +296,7 @@ impl Validator {
         .count();
         if set != 1 {
             return Err(self.err(
-                at,
+                at.to_string(),
                 format!(
                     "a step sets exactly one of setWeight, pause, setCanaryScale, setHeaderRoute ({set} set)"
                 ),
@@ -442,6 +445,15 @@ impl Validator {
             }
         }
         Ok(())
+    }
+}
+
+/// `spec.strategy.canary.steps[i]`, formatted only when a refusal names it.
+struct StepPath(usize);
+
+impl std::fmt::Display for StepPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{CANARY}.steps[{}]", self.0)
     }
 }
 

@@ -205,9 +205,14 @@ pub fn verify_weights(check: &WeightCheck) -> WeightVerdict {
                 && c * 100 == u64::from(desired) * total
                 && s * 100 == u64::from(desired_stable) * total;
             if !matches {
+                let which = if rule.is_default {
+                    "the default listener rule".to_string()
+                } else {
+                    format!("listener rule {}", rule.priority)
+                };
                 differences.push(format!(
-                    "listener rule {} carries canary {} / stable {} (of {total}), desired {desired} / {desired_stable}",
-                    rule.priority,
+                    "{which} of {} carries canary {} / stable {} (of {total}), desired {desired} / {desired_stable}",
+                    check.load_balancer.name,
                     observed_canary.map_or("absent".to_string(), |w| w.to_string()),
                     observed_stable.map_or("absent".to_string(), |w| w.to_string()),
                 ));

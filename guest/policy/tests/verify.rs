@@ -116,7 +116,21 @@ fn a_lagging_rule_is_reported() {
     assert_eq!(v.differences.len(), 1);
     assert_eq!(
         v.differences[0],
-        "listener rule 2 carries canary 0 / stable 100 (of 100), desired 10 / 90"
+        "listener rule 2 of k8s-shop-web-abc carries canary 0 / stable 100 (of 100), desired 10 / 90"
+    );
+}
+
+#[test]
+fn a_lagging_default_rule_is_named_as_the_default_rule() {
+    let mut default = rule("r9", Some(0), Some(100));
+    default.is_default = true;
+    default.priority = "default".into();
+    let v = verify_weights(&check(10, vec![default]));
+    assert_eq!(
+        v.differences,
+        [
+            "the default listener rule of k8s-shop-web-abc carries canary 0 / stable 100 (of 100), desired 10 / 90"
+        ]
     );
 }
 

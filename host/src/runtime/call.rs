@@ -2,10 +2,11 @@
 //! every host makes it (the simulator, the controller, `albatross verify`): the module's
 //! cluster calls checked against what it may touch ([`crate::runtime::capabilities::Guarded`]),
 //! a fresh instance under the module's deadline and memory cap, and whatever goes wrong
-//! returned as one typed [`CallError`]: the module could not start, ran past its deadline,
-//! went over its memory cap, trapped, or returned output the host cannot read or that does not
-//! validate; or the strategy itself answered with an error. The call is suspended, not
-//! blocked, while an import waits on Kubernetes or AWS.
+//! returned as one typed [`CallError`]: the module could not start, ran past its deadline (or,
+//! far later, its wall-clock outer bound), went over its memory cap, trapped, or returned
+//! output the host cannot read or that does not validate; or the strategy itself answered
+//! with an error. The call is suspended, not blocked, while an import waits on Kubernetes or
+//! AWS.
 
 use albatross_policy::StrategyError;
 use albatross_policy::reconcile::{Outcome, Settings, validate_outcome};
@@ -17,6 +18,7 @@ use crate::backend::{Backend, block_on};
 use crate::runtime::bindings::{
     HostState, convert, settings as wit_settings, wit_reconciler, wit_types,
 };
+use crate::runtime::call_clock::{Overrun, WALL_BOUND_FACTOR};
 use crate::runtime::capabilities::Scope;
 use crate::runtime::engine::StrategyModule;
 
@@ -40,6 +42,22 @@ pub enum CallError {
         module: String,
         /// The deadline, in milliseconds of the module's own time.
         deadline_ms: u128,
+    },
+    /// The module's running stretches lasted past the wall-clock outer bound while its CPU
+    /// time stayed under the deadline: a thread starved far beyond any healthy node, or a CPU
+    /// clock that does not advance.
+    #[error(
+        "strategy module {module:?} ran for more than {bound_ms} ms of wall-clock time (the outer \
+         bound, {factor}x its CPU deadline) and was stopped: the node is starved of CPU or its \
+         thread CPU clock does not advance"
+    )]
+    WallBound {
+        /// The module.
+        module: String,
+        /// The bound, in milliseconds of wall-clock time.
+        bound_ms: u128,
+        /// The bound as a multiple of the deadline.
+        factor: u32,
     },
     /// The module tried to grow its memory past the cap.
     #[error("strategy module {module:?} exceeded its memory cap of {cap_mib} MiB and was stopped")]
@@ -99,6 +117,13 @@ impl CallError {
             };
         }
         match e.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) if state.clock.overrun() == Some(Overrun::WallBound) => {
+                CallError::WallBound {
+                    module: name,
+                    bound_ms: limits.wall_bound().as_millis(),
+                    factor: WALL_BOUND_FACTOR,
+                }
+            }
             Some(Trap::Interrupt) => CallError::Deadline {
                 module: name,
                 deadline_ms: limits.deadline.as_millis(),

@@ -28,7 +28,7 @@ use crate::backend::Backend;
 use crate::backend::offline::OfflineHost;
 use crate::runtime::bindings::albatross::strategy::{clock, log};
 use crate::runtime::bindings::{HostState, Strategy, StrategyPre, wit_reconciler};
-use crate::runtime::call_clock::CallClock;
+use crate::runtime::call_clock::{CallClock, WALL_BOUND_FACTOR};
 
 /// The default strategy component, built by `cargo xtask guest` and embedded at build time.
 pub static DEFAULT_COMPONENT: &[u8] = include_bytes!(env!("ALBATROSS_DEFAULT_COMPONENT"));
@@ -99,6 +99,14 @@ impl Default for Limits {
             deadline: Duration::from_millis(100),
             memory_bytes: 64 << 20,
         }
+    }
+}
+
+impl Limits {
+    /// The wall-clock outer bound on a call's running stretches: [`WALL_BOUND_FACTOR`] times
+    /// the deadline.
+    pub fn wall_bound(&self) -> Duration {
+        self.deadline.saturating_mul(WALL_BOUND_FACTOR)
     }
 }
 
@@ -405,12 +413,12 @@ impl StrategyModule {
         );
         store.limiter(|s| &mut s.memory);
         let deadline = self.limits.deadline;
+        let wall_bound = self.limits.wall_bound();
         store.set_epoch_deadline(ticks(deadline.min(YIELD_SLICE)));
         store.epoch_deadline_callback(move |ctx| {
             let clock = &ctx.data().clock;
-            let left = match deadline.checked_sub(clock.module_time()) {
-                Some(left) if !left.is_zero() => left,
-                _ => return Err(Trap::Interrupt.into()),
+            let Ok(left) = clock.left(deadline, wall_bound) else {
+                return Err(Trap::Interrupt.into());
             };
             if !yields {
                 return Ok(UpdateDeadline::Continue(ticks(left)));

@@ -64,6 +64,22 @@ fn snoop() -> Vec<wt::Event> {
         .collect()
 }
 
+/// The number after `"busyIterations":` in the Rollout JSON, 0 without one.
+fn busy_iterations(rollout_json: &str) -> u64 {
+    let key = "\"busyIterations\":";
+    rollout_json
+        .find(key)
+        .map(|at| &rollout_json[at + key.len()..])
+        .map(|rest| {
+            rest.trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or(0)
+}
+
 fn refuse<T>() -> Result<T, wt::StrategyError> {
     Err(wt::StrategyError::Malformed(
         "this test module only misbehaves in reconcile".into(),
@@ -100,6 +116,21 @@ impl wr::Guest for Hostile {
                 hoard.push(vec![1u8; 8 << 20]);
                 std::hint::black_box(&hoard);
             }
+        }
+        if cfg!(feature = "busy") {
+            let mut n: u64 = 0;
+            for i in 0..busy_iterations(&rollout_json) {
+                n = std::hint::black_box(n.wrapping_mul(31).wrapping_add(i));
+            }
+            return Ok(wr::Outcome {
+                status_json: None,
+                requeue_after_ms: Some(1_000),
+                events: vec![wt::Event {
+                    event_type: wt::EventType::Normal,
+                    reason: "Busy".into(),
+                    message: format!("worked {n}"),
+                }],
+            });
         }
         if cfg!(feature = "trap") {
             panic!("the hostile module panics on purpose");
