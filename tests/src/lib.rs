@@ -5,6 +5,7 @@
 pub mod alb;
 pub mod apiserver;
 pub mod argo;
+pub mod cli;
 pub mod cluster;
 pub mod delayed;
 pub mod kubelet;

@@ -2,44 +2,15 @@
 //! passes as "no findings" or VERIFIED, and every refusal names the file, object or flag, with
 //! the exit code a pipeline can act on.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
 use albatross_tests::alb;
+use albatross_tests::cli::{albatross, example, guestbook, text, write};
 use albatross_tests::cluster::albatross_binary;
 use albatross_tests::scratch_dir;
 use albatross_tests::verify_env::{Env, REGION, ingress};
 use serde_json::Value;
-
-fn albatross(args: &[&str]) -> Output {
-    Command::new(albatross_binary())
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap_or_else(|e| panic!("running albatross: {e}"))
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
-fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, content).unwrap_or_else(|e| panic!("{e}"));
-    path
-}
-
-fn guestbook() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/manifests/guestbook.yaml")
-        .display()
-        .to_string()
-}
 
 #[test]
 fn lint_that_checked_nothing_says_so_and_fails() {
@@ -341,86 +312,6 @@ fn module_list_and_compile_say_what_they_refused_in_one_line() {
 }
 
 #[test]
-fn policy_reads_yaml_and_a_bare_rollout_and_locates_a_type_error_in_the_users_file() {
-    let dir = scratch_dir("cli-trust-policy");
-    let manifests = std::fs::read_to_string(guestbook()).unwrap_or_else(|e| panic!("{e}"));
-    let rollout_yaml = manifests
-        .split("\n---\n")
-        .find(|d| d.contains("kind: Rollout"))
-        .unwrap_or_else(|| panic!("no Rollout in {manifests}"))
-        .to_string();
-    let bare = write(&dir, "rollout.yaml", &rollout_yaml);
-    let out = albatross(&["policy", "validate", "--input", &bare.display().to_string()]);
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}{stderr}");
-    assert_eq!(stdout, "null\n");
-
-    let bad = write(
-        &dir,
-        "bad.yaml",
-        &rollout_yaml.replace("replicas: 5", "replicas: five"),
-    );
-    let out = albatross(&[
-        "policy",
-        "plan-steps",
-        "--input",
-        &bad.display().to_string(),
-    ]);
-    let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    let line = rollout_yaml
-        .lines()
-        .position(|l| l.contains("replicas: 5"))
-        .map(|i| i + 1)
-        .unwrap_or_default();
-    assert!(
-        stderr.contains(&format!(
-            "{}: spec.replicas: invalid type: string \"five\", expected i64 at line {line}",
-            bad.display()
-        )),
-        "{stderr}"
-    );
-
-    let empty = write(&dir, "empty.json", "");
-    let out = albatross(&[
-        "policy",
-        "validate",
-        "--input",
-        &empty.display().to_string(),
-    ]);
-    let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("is empty: the input is a JSON or YAML object"),
-        "{stderr}"
-    );
-}
-
-#[test]
-fn a_closed_stdout_ends_the_command_quietly() {
-    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policy/plan-steps.json");
-    let mut child = Command::new(albatross_binary())
-        .args([
-            "policy",
-            "plan-steps",
-            "--input",
-            &input.display().to_string(),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    // The reader goes away before the first line is written, as `| head -0` does.
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
-        "{stderr}"
-    );
-}
-
-#[test]
 fn a_huge_or_deeply_nested_input_is_refused_at_once() {
     let dir = scratch_dir("cli-trust-limits");
     let deep = write(
@@ -490,18 +381,12 @@ fn the_cli_keeps_compiled_code_in_its_cache_and_no_cache_reads_none() {
 }
 
 fn scenario_text(name: &str) -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../examples/scenarios")
-            .join(name),
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
+    std::fs::read_to_string(example("scenarios").join(name)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
 fn simulate_checks_the_scenarios_expectations_and_gates_on_them() {
-    let basic =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/scenarios/basic-canary.yaml");
+    let basic = example("scenarios/basic-canary.yaml");
     let out = albatross(&["simulate", &basic.display().to_string(), "--native"]);
     let (stdout, _) = text(&out);
     assert!(out.status.success(), "{stdout}");
@@ -511,8 +396,7 @@ fn simulate_checks_the_scenarios_expectations_and_gates_on_them() {
     );
     assert!(stdout.ends_with("all 4 expectations met\n"), "{stdout}");
 
-    let outage = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/scenarios/lb-controller-outage.yaml");
+    let outage = example("scenarios/lb-controller-outage.yaml");
     let out = albatross(&[
         "simulate",
         &outage.display().to_string(),
@@ -562,10 +446,7 @@ fn a_long_simulation_reports_its_progress_on_stderr() {
     assert!(stderr.contains("simulated 3240 of 3600 s\n"), "{stderr}");
     let short = albatross(&[
         "simulate",
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../examples/scenarios/basic-canary.yaml")
-            .display()
-            .to_string(),
+        &example("scenarios/basic-canary.yaml").display().to_string(),
         "--native",
     ]);
     assert!(
