@@ -19,6 +19,7 @@ pub mod runner;
 pub mod scenario_check;
 pub mod store;
 pub mod traffic;
+pub mod views;
 pub mod world;
 
 pub use config::{Fault, Faults, WorldConfig};

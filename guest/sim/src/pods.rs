@@ -11,6 +11,7 @@ use albatross_policy::spec::namespace_of;
 use serde_json::{Value, json};
 
 use crate::labels::{label_map, selector_matches};
+use crate::views::Name;
 use crate::world::World;
 
 /// What the world knows of a pod beyond its JSON.
@@ -46,9 +47,10 @@ impl World {
             .get(ip)
             .is_some_and(|until| self.now_s < *until)
             || self
-                .pods
-                .values()
-                .any(|p| p.ip == ip && self.now_s >= p.created + self.config.pod_start_seconds)
+                .pod_ips
+                .get(ip)
+                .and_then(|key| self.pods.get(key))
+                .is_some_and(|p| self.now_s >= p.created + self.config.pod_start_seconds)
     }
 
     /// The IPs of the pods whose containers run: started ones, and deleted ones still in
@@ -74,6 +76,7 @@ impl World {
         let Some(pod) = self.pods.remove(&(ns.to_string(), name.to_string())) else {
             return;
         };
+        self.pod_ips.remove(&pod.ip);
         let started = self.now_s >= pod.created + self.config.pod_start_seconds;
         if started && self.config.pre_stop_seconds > 0 {
             self.stopping
@@ -82,93 +85,112 @@ impl World {
     }
 
     /// Makes each ReplicaSet's pods match its replica count, then updates pod readiness and
-    /// each ReplicaSet's status.
+    /// each ReplicaSet's status. Reads the typed views: a pod is parsed when it changes, not
+    /// each second, and a ReplicaSet's pods are found by owner.
     pub(crate) fn reconcile_replicasets(&mut self) {
         let now = self.now_s;
         self.stopping.retain(|_, until| now < *until);
-        let sets: Vec<Value> = self.store.list("ReplicaSet", "").collect();
-        for rs in &sets {
-            let ns = namespace_of(rs).to_string();
-            let name = rs["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let want = rs["spec"]["replicas"].as_u64().unwrap_or(0);
-            let owned: Vec<Value> = self
-                .store
-                .list("Pod", &ns)
-                .filter(|p| p["metadata"]["ownerReferences"][0]["name"] == json!(name))
-                .collect();
-            let mut mine: Vec<(u64, String)> = owned
-                .iter()
-                .filter_map(|p| {
-                    let pname = p["metadata"]["name"].as_str()?.to_string();
-                    let idx = pname.rsplit('-').next()?.parse().ok()?;
-                    Some((idx, pname))
-                })
-                .collect();
-            mine.sort();
-            let mut next = mine.last().map_or(0, |(i, _)| i + 1);
-            if (mine.len() as u64) > want {
-                let excess = mine.len() - usize::try_from(want).unwrap_or(usize::MAX);
-                let mut ranked: Vec<(DeletionRank, String)> = owned
-                    .iter()
-                    .filter_map(|p| {
-                        Some((
-                            self.deletion_rank(p)?,
-                            p["metadata"]["name"].as_str()?.to_string(),
-                        ))
-                    })
-                    .collect();
-                ranked.sort();
-                for (_, pname) in ranked.into_iter().take(excess) {
-                    self.delete_pod(&ns, &pname);
-                    mine.retain(|(_, n)| *n != pname);
-                }
-            }
-            while (mine.len() as u64) < want {
-                let pname = format!("{name}-{next}");
-                self.next_ip += 1;
-                let ip = pod_ip(self.next_ip);
-                let pod = json!({
-                    "apiVersion": "v1", "kind": "Pod",
-                    "metadata": {
-                        "name": pname, "namespace": ns,
-                        "labels": rs["spec"]["template"]["metadata"]["labels"],
-                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": name}]
-                    },
-                    "spec": rs["spec"]["template"]["spec"],
-                    "status": {"phase": "Pending", "podIP": ip, "conditions": [{"type": "Ready", "status": "False"}]}
-                });
-                let gated = self.readiness_gate_for(&ns, &label_map(&pod["metadata"]["labels"]));
-                let _ = self.store.put("Pod", pod);
-                self.pods.insert(
-                    (ns.clone(), pname.clone()),
-                    PodSim {
-                        ip,
-                        created: self.now_s,
-                        gated,
-                    },
-                );
-                mine.push((next, pname));
-                next += 1;
-            }
+        self.views.sync(&self.store);
+        let sets: Vec<(Name, u64)> = self
+            .views
+            .replicasets
+            .iter()
+            .map(|(k, rs)| (k.clone(), rs.want))
+            .collect();
+        for ((ns, name), want) in &sets {
+            self.scale_replicaset(ns, name, *want);
         }
         self.update_pod_readiness();
-        for rs in &sets {
-            let ns = namespace_of(rs);
-            let name = rs["metadata"]["name"].as_str().unwrap_or_default();
-            let pods: Vec<Value> = self
-                .store
-                .list("Pod", ns)
-                .filter(|p| p["metadata"]["ownerReferences"][0]["name"] == json!(name))
-                .collect();
-            let ready = pods
+        self.views.sync(&self.store);
+        for (key, _) in &sets {
+            let (ns, name) = key;
+            let owned = self.views.pods_owned_by(ns, name);
+            let ready = owned
                 .iter()
-                .filter(|p| p["status"]["conditions"][0]["status"] == json!("True"))
+                .filter(|p| {
+                    self.views
+                        .pods
+                        .get(&(ns.clone(), (*p).clone()))
+                        .is_some_and(|v| v.ready)
+                })
                 .count();
-            let status = json!({"status": {"replicas": pods.len(), "readyReplicas": ready, "availableReplicas": ready}});
+            let wanted = [json!(owned.len()), json!(ready), json!(ready)];
+            if self
+                .views
+                .replicasets
+                .get(key)
+                .is_some_and(|rs| rs.status == wanted)
+            {
+                continue;
+            }
+            let status = json!({"status": {"replicas": owned.len(), "readyReplicas": ready, "availableReplicas": ready}});
             let _ = self.store.patch("ReplicaSet", ns, name, &status);
+        }
+    }
+
+    /// Creates or removes pods of ReplicaSet `ns/name` until it has `want`.
+    fn scale_replicaset(&mut self, ns: &str, name: &str, want: u64) {
+        let owned = self.views.pods_owned_by(ns, name);
+        let mut mine: Vec<(u64, String)> = owned
+            .iter()
+            .filter_map(|pname| Some((pname.rsplit('-').next()?.parse().ok()?, pname.clone())))
+            .collect();
+        mine.sort();
+        let mut next = mine.last().map_or(0, |(i, _)| i + 1);
+        if (mine.len() as u64) > want {
+            let excess = mine.len() - usize::try_from(want).unwrap_or(usize::MAX);
+            let mut ranked: Vec<(DeletionRank, String)> = owned
+                .iter()
+                .filter_map(|pname| {
+                    let pod = self.store.get("Pod", ns, pname)?;
+                    Some((self.deletion_rank(&pod)?, pname.clone()))
+                })
+                .collect();
+            ranked.sort();
+            for (_, pname) in ranked.into_iter().take(excess) {
+                self.delete_pod(ns, &pname);
+                mine.retain(|(_, n)| *n != pname);
+            }
+        }
+        if (mine.len() as u64) >= want {
+            return;
+        }
+        let Some(template) = self
+            .views
+            .replicasets
+            .get(&(ns.to_string(), name.to_string()))
+            .map(|rs| rs.object["spec"]["template"].clone())
+        else {
+            return;
+        };
+        while (mine.len() as u64) < want {
+            let pname = format!("{name}-{next}");
+            self.next_ip += 1;
+            let ip = pod_ip(self.next_ip);
+            let pod = json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {
+                    "name": pname, "namespace": ns,
+                    "labels": template["metadata"]["labels"],
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": name}]
+                },
+                "spec": template["spec"],
+                "status": {"phase": "Pending", "podIP": ip, "conditions": [{"type": "Ready", "status": "False"}]}
+            });
+            let gated = self.readiness_gate_for(ns, &label_map(&pod["metadata"]["labels"]));
+            let _ = self.store.put("Pod", pod);
+            let key = (ns.to_string(), pname.clone());
+            self.pod_ips.insert(ip.clone(), key.clone());
+            self.pods.insert(
+                key,
+                PodSim {
+                    ip,
+                    created: self.now_s,
+                    gated,
+                },
+            );
+            mine.push((next, pname));
+            next += 1;
         }
     }
 
@@ -197,98 +219,108 @@ impl World {
             && self.elb.target_groups.values().any(|tg| {
                 tg.namespace == ns
                     && self
-                        .store
-                        .get("Service", ns, &tg.service)
+                        .views
+                        .services
+                        .get(&(ns.to_string(), tg.service.clone()))
                         .is_some_and(|svc| {
-                            let selector = label_map(&svc["spec"]["selector"]);
-                            !selector.is_empty() && selector_matches(&selector, pod_labels)
+                            !svc.selector.is_empty() && selector_matches(&svc.selector, pod_labels)
                         })
             })
     }
 
+    /// Writes each pod's phase and Ready condition where they changed.
     fn update_pod_readiness(&mut self) {
-        let pods: Vec<(String, String, String, bool)> = self
+        self.views.sync(&self.store);
+        let pods: Vec<(Name, String, bool)> = self
             .pods
             .iter()
-            .map(|((ns, name), p)| (ns.clone(), name.clone(), p.ip.clone(), p.gated))
+            .map(|(key, p)| (key.clone(), p.ip.clone(), p.gated))
             .collect();
-        for (ns, name, ip, gated) in pods {
+        let mut healthy: Option<BTreeSet<String>> = None;
+        for (key, ip, gated) in pods {
             let running = self.pod_running(&ip);
-            let was_ready = self
-                .store
-                .get("Pod", &ns, &name)
-                .is_some_and(|p| p["status"]["conditions"][0]["status"] == json!("True"));
+            let view = self.views.pods.get(&key);
+            let was_ready = view.is_some_and(|v| v.ready);
             // A readiness gate, once its target turned healthy, stays satisfied.
-            let ready = running && (!gated || was_ready || self.target_healthy(&ip));
+            let ready = running
+                && (!gated
+                    || was_ready
+                    || healthy
+                        .get_or_insert_with(|| self.healthy_target_ids())
+                        .contains(&ip));
+            let phase = if running { "Running" } else { "Pending" };
+            if view
+                .and_then(|v| v.written.as_ref())
+                .is_some_and(|(p, r)| p == phase && *r == ready)
+            {
+                continue;
+            }
             let patch = json!({"status": {
-                "phase": if running { "Running" } else { "Pending" },
+                "phase": phase,
                 "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]
             }});
-            let _ = self.store.patch("Pod", &ns, &name, &patch);
+            let _ = self.store.patch("Pod", &key.0, &key.1, &patch);
         }
     }
 
     /// Writes each Service's Endpoints: ready and not-ready IPs of the pods it selects, and
-    /// its ports with the numbers they target (see [`endpoint_ports`]).
+    /// its ports with the numbers they target (see [`endpoint_ports`]). A Service's pods are
+    /// found through the label index; Endpoints that would not change are not written.
     pub(crate) fn reconcile_endpoints(&mut self) {
-        let services: Vec<Value> = self.store.list("Service", "").collect();
-        for svc in services {
-            let ns = namespace_of(&svc).to_string();
-            let name = svc["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let selector = label_map(&svc["spec"]["selector"]);
+        self.views.sync(&self.store);
+        let services: Vec<Name> = self.views.services.keys().cloned().collect();
+        for key in services {
+            let Some(svc) = self.views.services.get(&key) else {
+                continue;
+            };
+            let (ns, name) = &key;
+            let selected = if svc.selector.is_empty() {
+                Vec::new()
+            } else {
+                self.views.pods_selected(ns, &svc.selector)
+            };
             let (mut ready, mut not_ready) = (Vec::new(), Vec::new());
-            let mut first_pod = None;
-            for pod in self.store.list("Pod", &ns) {
-                if selector.is_empty()
-                    || !selector_matches(&selector, &label_map(&pod["metadata"]["labels"]))
-                {
+            for pname in &selected {
+                let Some(pod) = self.views.pods.get(&(ns.clone(), pname.clone())) else {
                     continue;
-                }
-                if first_pod.is_none() {
-                    first_pod = Some(pod.clone());
-                }
-                let addr = json!({"ip": pod["status"]["podIP"], "targetRef": {"kind": "Pod", "name": pod["metadata"]["name"]}});
-                if pod["status"]["conditions"][0]["status"] == json!("True") {
+                };
+                let addr = json!({"ip": pod.ip, "targetRef": {"kind": "Pod", "name": pname}});
+                if pod.ready {
                     ready.push(addr);
                 } else {
                     not_ready.push(addr);
                 }
             }
+            // Only a port that targets a container port by name needs a pod's spec.
+            let first_pod = selected
+                .first()
+                .filter(|_| svc.named_target_port)
+                .and_then(|p| self.store.get("Pod", ns, p));
             let endpoints = json!({
                 "apiVersion": "v1", "kind": "Endpoints",
                 "metadata": {"name": name, "namespace": ns},
                 "subsets": [{"addresses": ready, "notReadyAddresses": not_ready,
-                             "ports": endpoint_ports(&svc, first_pod.as_ref())}]
+                             "ports": endpoint_ports(&svc.object, first_pod.as_ref())}]
             });
             let same = self
-                .store
-                .get("Endpoints", &ns, &name)
-                .is_some_and(|e| e["subsets"] == endpoints["subsets"]);
+                .views
+                .endpoints
+                .get(&key)
+                .is_some_and(|e| e.object["subsets"] == endpoints["subsets"]);
             if !same {
-                let _ = self.store.put("Endpoints", endpoints);
+                let _ = self.store.put("Endpoints", endpoints.clone());
+                self.views.set_endpoints(key, endpoints);
             }
         }
     }
 
     /// The IPs of a Service's endpoints: (ready, not ready).
     pub fn endpoint_ips(&self, ns: &str, service: &str) -> (Vec<String>, Vec<String>) {
-        let Some(e) = self.store.get("Endpoints", ns, service) else {
-            return (Vec::new(), Vec::new());
-        };
-        let ips = |field: &str| {
-            e["subsets"][0][field]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x["ip"].as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        (ips("addresses"), ips("notReadyAddresses"))
+        self.views
+            .endpoints
+            .get(&(ns.to_string(), service.to_string()))
+            .map(|e| e.ips.clone())
+            .unwrap_or_default()
     }
 }
 

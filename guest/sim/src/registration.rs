@@ -15,32 +15,40 @@ use crate::lbc::{NODE_PORT, NODES, TargetKey, TargetSim, TgSim};
 use crate::world::World;
 
 impl World {
-    /// Whether some target group has a target of this id healthy, on any port.
-    pub fn target_healthy(&self, id: &str) -> bool {
-        self.elb.target_groups.values().any(|t| {
-            t.targets
-                .iter()
-                .any(|((i, _), x)| i == id && x.state == TargetHealthState::Healthy)
-        })
+    /// The ids of the targets healthy in some target group, on any port.
+    pub fn healthy_target_ids(&self) -> BTreeSet<String> {
+        self.elb
+            .target_groups
+            .values()
+            .flat_map(|t| t.targets.iter())
+            .filter(|(_, x)| x.state == TargetHealthState::Healthy)
+            .map(|((id, _), _)| id.clone())
+            .collect()
     }
 
     /// The port `tg`'s pods are registered on: its Service port resolved through the
     /// Service's `targetPort` (none while the Service or the port is missing, when the real
     /// controller registers nothing new either).
     fn target_port(&self, tg: &TgSim) -> Option<u32> {
-        let service = self.store.get("Service", &tg.namespace, &tg.service)?;
-        let endpoints = self.store.get("Endpoints", &tg.namespace, &tg.service);
+        let key = (tg.namespace.clone(), tg.service.clone());
+        let service = self.views.services.get(&key)?;
+        let endpoints = self.views.endpoints.get(&key);
         resolve_target_port(
-            &service,
-            endpoints.as_ref(),
+            &service.object,
+            endpoints.map(|e| &e.object),
             &ServicePortRef::Number(tg.service_port),
             ("TargetGroupBinding", "spec.serviceRef.port"),
         )
         .ok()
     }
 
-    /// The targets `tg` should hold now, and the ids whose pods serve.
-    fn desired_targets(&self, tg: &TgSim) -> Option<(Vec<TargetKey>, BTreeSet<String>)> {
+    /// The targets `tg` should hold now, and the ids whose pods serve (`running`: the IPs of
+    /// the running pods).
+    fn desired_targets(
+        &self,
+        tg: &TgSim,
+        running: &BTreeSet<String>,
+    ) -> Option<(Vec<TargetKey>, BTreeSet<String>)> {
         let (ready, not_ready) = self.endpoint_ips(&tg.namespace, &tg.service);
         if self.config.ip_mode() {
             let port = self.target_port(tg)?;
@@ -49,7 +57,7 @@ impl World {
                 .chain(not_ready)
                 .map(|ip| (ip, port))
                 .collect();
-            return Some((desired, self.running_ips()));
+            return Some((desired, running.clone()));
         }
         let nodes: Vec<TargetKey> = NODES.iter().map(|n| (n.to_string(), NODE_PORT)).collect();
         let serving = if ready.is_empty() {
@@ -67,12 +75,14 @@ impl World {
         let hc = self.config.health_check_seconds;
         let drain = self.config.deregistration_delay_seconds;
         let arns: Vec<String> = self.elb.target_groups.keys().cloned().collect();
+        self.views.sync(&self.store);
+        let running = self.running_ips();
         for arn in arns {
             let referenced = self.elb.referenced(&arn);
             let Some(tg) = self.elb.target_groups.get(&arn) else {
                 continue;
             };
-            let Some((desired, serving_ids)) = self.desired_targets(tg) else {
+            let Some((desired, serving_ids)) = self.desired_targets(tg, &running) else {
                 continue;
             };
             let Some(tg) = self.elb.target_groups.get_mut(&arn) else {

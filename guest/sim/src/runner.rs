@@ -262,6 +262,8 @@ pub struct Simulation {
     seen: BTreeMap<(String, String), Value>,
     down_until: u64,
     timeline: Vec<TimelineRow>,
+    /// The index in `timeline` of each Rollout's last row.
+    last_row: BTreeMap<String, usize>,
     albs: Vec<AlbRow>,
     t: Option<u64>,
 }
@@ -323,6 +325,7 @@ impl Simulation {
             seen: BTreeMap::new(),
             down_until: 0,
             timeline: Vec::new(),
+            last_row: BTreeMap::new(),
             albs: Vec::new(),
             t: None,
         }
@@ -369,13 +372,15 @@ impl Simulation {
             apply(&mut w, &e.action, &ns);
         }
         w.tick();
+        let w = &mut *w;
+        w.views.sync(&w.store);
         let mut due = Vec::new();
         for key in &self.rollouts {
             let (ns, name) = key;
-            let Some(rollout) = w.store.get("Rollout", ns, name) else {
+            let Some(rollout) = w.views.rollouts.get(key) else {
                 continue;
             };
-            let changed = self.seen.get(key) != Some(&watched(&rollout));
+            let changed = self.seen.get(key) != Some(&watched(rollout));
             if t < self.down_until || (t < self.next[key] && !changed) {
                 continue;
             }
@@ -435,21 +440,24 @@ impl Simulation {
 
     /// Ends the second: a timeline row for each Rollout whose view changed.
     pub fn end_second(&mut self) {
-        let w = self.world.lock();
+        let mut w = self.world.lock();
+        let w = &mut *w;
+        w.views.sync(&w.store);
         append_changed(&mut self.albs, w.alb_rows());
         for (ns, name) in &self.rollouts {
-            let row = timeline_row(&w, ns, name);
+            let row = timeline_row(w, ns, name);
             let same = self
-                .timeline
-                .iter()
-                .rev()
-                .find(|r| r.rollout == row.rollout)
+                .last_row
+                .get(&row.rollout)
+                .and_then(|i| self.timeline.get(*i))
                 .is_some_and(|last| {
                     let mut a = last.clone();
                     a.t = row.t;
                     a == row
                 });
             if !same {
+                self.last_row
+                    .insert(row.rollout.clone(), self.timeline.len());
                 self.timeline.push(row);
             }
         }
@@ -512,16 +520,15 @@ pub fn run_with_progress(
     sim.trace()
 }
 
+/// The timeline row of Rollout `ns/name` now, from the world's views (synced by the caller).
 fn timeline_row(w: &World, ns: &str, name: &str) -> TimelineRow {
-    let stored = w.store.get("Rollout", ns, name);
+    let stored = w.views.rollouts.get(&(ns.to_string(), name.to_string()));
     let gone = stored.is_none();
-    let r = stored.unwrap_or(Value::Null);
+    let r = stored.unwrap_or(&Value::Null);
     let status = &r["status"];
     let mut replicas = BTreeMap::new();
-    for rs in w.store.list("ReplicaSet", ns) {
-        if rs["metadata"]["ownerReferences"][0]["name"] != json!(name) {
-            continue;
-        }
+    for rs in w.views.replicasets_owned_by(ns, name) {
+        let rs = &rs.object;
         let hash = rs["metadata"]["labels"]["rollouts-pod-template-hash"]
             .as_str()
             .unwrap_or_default()
@@ -534,7 +541,7 @@ fn timeline_row(w: &World, ns: &str, name: &str) -> TimelineRow {
             ),
         );
     }
-    let traffic = w.rollout_traffic(ns, &r);
+    let traffic = w.rollout_traffic(ns, r);
     TimelineRow {
         t: w.now_s,
         rollout: format!("{ns}/{name}"),

@@ -11,6 +11,10 @@
 //! Deletion goes through finalizers as on a real API server: deleting an object that has some
 //! only sets its `metadata.deletionTimestamp`; the write that takes its last finalizer off
 //! removes it.
+//!
+//! Every write is in a change log, as a watch would show it: [`Store::changed_since`] gives the
+//! keys written (or removed) after a version, so the world's controllers re-read only what
+//! changed, the way informers do.
 
 use std::collections::BTreeMap;
 
@@ -24,20 +28,23 @@ use crate::labels::{label_map, parse_selector};
 /// The key of a stored object.
 pub type ObjectKey = (String, String, String);
 
-/// One stored object: its JSON text, and its labels sorted by key.
+/// One stored object: its JSON text, its labels sorted by key, and the version it was
+/// written at.
 #[derive(Debug, Clone)]
 struct Stored {
     json: String,
     labels: Vec<(String, String)>,
+    version: u64,
 }
 
 impl Stored {
-    fn new(object: &Value) -> Self {
+    fn new(object: &Value, version: u64) -> Self {
         Stored {
             json: object.to_string(),
             labels: label_map(&object["metadata"]["labels"])
                 .into_iter()
                 .collect(),
+            version,
         }
     }
 
@@ -56,12 +63,16 @@ impl Stored {
     }
 }
 
-/// Objects and the resourceVersion counter.
+/// Objects, the resourceVersion counter, and the change log.
 #[derive(Debug, Clone, Default)]
 pub struct Store {
     objects: BTreeMap<ObjectKey, Stored>,
     version: u64,
     now: String,
+    /// The last write of each key, by version: a stored object's, or its removal's.
+    log: BTreeMap<u64, ObjectKey>,
+    /// The version of the removal of each key that is gone, to keep the log one entry a key.
+    removed: BTreeMap<ObjectKey, u64>,
 }
 
 /// An object's `metadata.deletionTimestamp`, when it is being deleted.
@@ -134,14 +145,34 @@ impl Store {
         }
         self.version += 1;
         object["metadata"]["resourceVersion"] = Value::String(self.version.to_string());
-        let stored = Stored::new(&object);
+        let stored = Stored::new(&object, self.version);
         let json = stored.json.clone();
+        let before = match self.objects.get(&k) {
+            Some(s) => Some(s.version),
+            None => self.removed.remove(&k),
+        };
+        if let Some(v) = before {
+            self.log.remove(&v);
+        }
+        self.log.insert(self.version, k.clone());
         if released(&object) {
             self.objects.remove(&k);
+            self.removed.insert(k, self.version);
         } else {
             self.objects.insert(k, stored);
         }
         json
+    }
+
+    /// The version of the last write.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The keys written or removed after version `since`, oldest first, each once (with its
+    /// last write): what a watch from `since` would deliver.
+    pub fn changed_since(&self, since: u64) -> impl Iterator<Item = &ObjectKey> {
+        self.log.range(since.saturating_add(1)..).map(|(_, k)| k)
     }
 
     /// Entries of a kind in a namespace (every namespace when `namespace` is empty): a range of

@@ -152,16 +152,18 @@ impl World {
             }
             samples.push(sample);
         }
+        for s in &samples {
+            if s.requests > 0.0 && s.lost < s.requests {
+                self.first_served.entry(s.ingress.clone()).or_insert(s.t);
+            }
+        }
         self.traffic.extend(samples);
     }
 
     /// The first second `ingress` (`namespace/name`) served a request: traffic came and not
     /// all of it was lost. Before it, nothing was deployed that could lose a request.
     pub fn first_served(&self, ingress: &str) -> Option<u64> {
-        self.traffic
-            .iter()
-            .find(|s| s.ingress == ingress && s.requests > 0.0 && s.lost < s.requests)
-            .map(|s| s.t)
+        self.first_served.get(ingress).copied()
     }
 
     /// This second's traffic on the ALBs of a Rollout (its `trafficRouting.alb` Ingresses;

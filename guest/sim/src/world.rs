@@ -12,6 +12,7 @@ use crate::lbc::Elb;
 use crate::pods::PodSim;
 use crate::store::Store;
 use crate::traffic::TrafficSample;
+use crate::views::{Name, Views};
 
 /// An Event recorded in the world, by the strategy or by a simulated controller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +43,12 @@ pub struct World {
     pub store: Store,
     /// Pods by (namespace, name).
     pub pods: BTreeMap<(String, String), PodSim>,
+    /// The pod of each pod IP.
+    pub pod_ips: BTreeMap<String, Name>,
+    /// The controllers' typed views of the store.
+    pub views: Views,
+    /// The first second each Ingress (`namespace/name`) served a request.
+    pub first_served: BTreeMap<String, u64>,
     /// Deleted pods still serving through their preStop hook: IP → the second they stop.
     pub stopping: BTreeMap<String, u64>,
     /// The last pod IP handed out.
