@@ -51,9 +51,10 @@ pub struct Verdict {
     pub failure: Option<String>,
 }
 
-/// The scenario's Rollouts, as `namespace/name` (the timeline's spelling).
+/// The scenario's Rollouts, as `namespace/name` (the timeline's spelling); with
+/// `replicate:`, every copy's.
 fn rollouts(scenario: &Scenario) -> Vec<String> {
-    scenario
+    crate::replicate::expand(scenario)
         .manifests
         .iter()
         .filter(|m| m["kind"] == "Rollout")

@@ -380,8 +380,24 @@ impl World {
         if self.faults.lb_controller_down(self.now_s) {
             return;
         }
-        let ingresses: Vec<Value> = self.store.list("Ingress", "").collect();
-        for raw in ingresses {
+        self.views.sync(&self.store);
+        let keys: Vec<(String, String)> = self.views.ingresses.keys().cloned().collect();
+        for key in keys {
+            let Some(raw) = self.views.ingresses.get(&key) else {
+                continue;
+            };
+            // An Ingress whose version this ALB already carries needs nothing: skip reading it.
+            let rv = raw["metadata"]["resourceVersion"].as_str();
+            if rv.is_some()
+                && self
+                    .elb
+                    .albs
+                    .get(&key)
+                    .is_some_and(|a| a.applied_version.as_deref() == rv)
+            {
+                continue;
+            }
+            let raw = raw.clone();
             let Ok(ingress) = serde_json::from_value::<Ingress>(raw.clone()) else {
                 continue;
             };

@@ -15,6 +15,7 @@ pub mod labels;
 pub mod lbc;
 pub mod pods;
 pub mod registration;
+pub mod replicate;
 pub mod runner;
 pub mod scenario_check;
 pub mod store;

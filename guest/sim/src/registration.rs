@@ -6,6 +6,7 @@
 //! after the health checks while the pod runs, unhealthy when it stops, drained after the
 //! deregistration delay, and `unused` while no rule forwards to the group.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use albatross_policy::elb::TargetHealthState;
@@ -44,11 +45,11 @@ impl World {
 
     /// The targets `tg` should hold now, and the ids whose pods serve (`running`: the IPs of
     /// the running pods).
-    fn desired_targets(
+    fn desired_targets<'a>(
         &self,
         tg: &TgSim,
-        running: &BTreeSet<String>,
-    ) -> Option<(Vec<TargetKey>, BTreeSet<String>)> {
+        running: &'a BTreeSet<String>,
+    ) -> Option<(Vec<TargetKey>, Cow<'a, BTreeSet<String>>)> {
         let (ready, not_ready) = self.endpoint_ips(&tg.namespace, &tg.service);
         if self.config.ip_mode() {
             let port = self.target_port(tg)?;
@@ -57,7 +58,7 @@ impl World {
                 .chain(not_ready)
                 .map(|ip| (ip, port))
                 .collect();
-            return Some((desired, running.clone()));
+            return Some((desired, Cow::Borrowed(running)));
         }
         let nodes: Vec<TargetKey> = NODES.iter().map(|n| (n.to_string(), NODE_PORT)).collect();
         let serving = if ready.is_empty() {
@@ -65,7 +66,7 @@ impl World {
         } else {
             NODES.iter().map(|n| n.to_string()).collect()
         };
-        Some((nodes, serving))
+        Some((nodes, Cow::Owned(serving)))
     }
 
     /// One second of target registration and health checks in every target group.

@@ -18,6 +18,7 @@ use crate::alb_trace::{AlbRow, append_changed};
 use crate::config::{Fault, Faults, WorldConfig};
 use crate::expect::Expectations;
 use crate::host::SharedWorld;
+use crate::replicate::{Replicate, expand};
 use crate::world::{World, WorldEvent};
 
 /// A scenario file: manifests, world behaviour, events and faults.
@@ -46,6 +47,9 @@ pub struct Scenario {
     /// What must hold at the end (checked by `albatross simulate`, which exits 1 otherwise).
     #[serde(default)]
     pub expect: Option<Expectations>,
+    /// Run the manifests and events as this many renamed copies (see [`crate::replicate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<Replicate>,
 }
 
 fn default_duration() -> u64 {
@@ -294,6 +298,7 @@ fn watched(r: &Value) -> Value {
 impl Simulation {
     /// Puts the scenario's manifests into a fresh world.
     pub fn new(scenario: &Scenario, settings: &Settings) -> Self {
+        let scenario = &expand(scenario);
         let world = SharedWorld::new(World::new(
             scenario.world.clone(),
             Faults(scenario.faults.clone()),

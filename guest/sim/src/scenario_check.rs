@@ -1,8 +1,9 @@
 //! What a scenario file says that the simulator would otherwise pass over in silence: fields
 //! it does not know (`durationSecond`), with the nearest it does, in the scenario and in its
 //! Rollouts (`scaleDownDelaySecond`); events that name a Rollout
-//! or Ingress the manifests do not hold, or that fall after the run ends; and a run longer
-//! than a day of simulated time. Each is an error that names the field.
+//! or Ingress the manifests do not hold, or that fall after the run ends; a run longer
+//! than a day of simulated time; and a `replicate:` block of no copies or a pattern without
+//! `{i}`. Each is an error that names the field.
 
 use albatross_policy::rollout_fields::{FieldNote, check_fields};
 use albatross_policy::suggest::{did_you_mean, unknown_keys};
@@ -70,6 +71,9 @@ pub fn check_scenario(raw: &Value, scenario: &Scenario) -> Vec<String> {
             "durationSeconds: {} is more than a day ({MAX_DURATION_SECONDS})",
             scenario.duration_seconds
         ));
+    }
+    if let Some(problem) = scenario.replicate.as_ref().and_then(|r| r.problem()) {
+        problems.push(problem);
     }
     let rollouts = names(scenario, "Rollout");
     let ingresses = names(scenario, "Ingress");
