@@ -264,11 +264,12 @@ impl World {
     }
 
     /// Writes each Service's Endpoints: ready and not-ready IPs of the pods it selects, and
-    /// its ports with the numbers they target (see [`endpoint_ports`]). A Service's pods are
-    /// found through the label index; Endpoints that would not change are not written.
+    /// its ports with the numbers they target (see [`endpoint_ports`]). Only the Services
+    /// that changed, or whose pods did, are visited; a Service's pods are found through the
+    /// label index; Endpoints that would not change are not written.
     pub(crate) fn reconcile_endpoints(&mut self) {
         self.views.sync(&self.store);
-        let services: Vec<Name> = self.views.services.keys().cloned().collect();
+        let services = self.views.take_dirty_services();
         for key in services {
             let Some(svc) = self.views.services.get(&key) else {
                 continue;

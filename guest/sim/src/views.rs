@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::labels::label_map;
+use crate::labels::{label_map, selector_matches};
 use crate::store::Store;
 
 /// A namespace and a name.
@@ -85,6 +85,11 @@ pub struct Views {
     by_owner: BTreeMap<Name, BTreeSet<String>>,
     /// Pod names by (namespace, label key, label value).
     by_label: BTreeMap<(String, String, String), BTreeSet<String>>,
+    /// Service names by (namespace, selector key, selector value).
+    services_by_selector: BTreeMap<(String, String, String), BTreeSet<String>>,
+    /// The Services whose Endpoints may have changed since [`Views::take_dirty_services`]:
+    /// the Service changed, or a pod it selects (before or after) did.
+    dirty_services: BTreeSet<Name>,
 }
 
 fn ready_of(pod: &Value) -> bool {
@@ -184,37 +189,59 @@ impl Views {
                     }
                 }
                 "Pod" => {
-                    self.unindex_pod(&key);
+                    if let Some(old) = self.unindex_pod(&key) {
+                        self.mark_services_selecting(&key.0, &old.labels);
+                    }
                     if let Some(pod) = object {
                         let view = pod_view(&pod);
+                        self.mark_services_selecting(&key.0, &view.labels);
                         self.index_pod(&key, &view);
                         self.pods.insert(key, view);
                     }
                 }
-                "Service" => match object {
-                    Some(svc) => {
-                        let named_target_port = svc["spec"]["ports"]
-                            .as_array()
-                            .is_some_and(|ps| ps.iter().any(|p| p["targetPort"].is_string()));
-                        self.services.insert(
-                            key,
-                            ServiceView {
-                                selector: label_map(&svc["spec"]["selector"]),
-                                named_target_port,
-                                object: svc,
-                            },
-                        );
+                "Service" => {
+                    if let Some(old) = self.services.remove(&key) {
+                        for (k, v) in old.selector {
+                            remove_from(
+                                &mut self.services_by_selector,
+                                (key.0.clone(), k, v),
+                                &key.1,
+                            );
+                        }
                     }
-                    None => {
-                        self.services.remove(&key);
+                    self.dirty_services.insert(key.clone());
+                    let Some(svc) = object else {
+                        continue;
+                    };
+                    let named_target_port = svc["spec"]["ports"]
+                        .as_array()
+                        .is_some_and(|ps| ps.iter().any(|p| p["targetPort"].is_string()));
+                    let selector = label_map(&svc["spec"]["selector"]);
+                    for (k, v) in &selector {
+                        self.services_by_selector
+                            .entry((key.0.clone(), k.clone(), v.clone()))
+                            .or_default()
+                            .insert(key.1.clone());
                     }
-                },
-                "Endpoints" => match object {
-                    Some(e) => self.set_endpoints(key, e),
-                    None => {
-                        self.endpoints.remove(&key);
+                    self.services.insert(
+                        key,
+                        ServiceView {
+                            selector,
+                            named_target_port,
+                            object: svc,
+                        },
+                    );
+                }
+                "Endpoints" => {
+                    // Endpoints written by anyone are checked against their Service again.
+                    self.dirty_services.insert(key.clone());
+                    match object {
+                        Some(e) => self.set_endpoints(key, e),
+                        None => {
+                            self.endpoints.remove(&key);
+                        }
                     }
-                },
+                }
                 "Ingress" => match object {
                     Some(i) => {
                         self.ingresses.insert(key, i);
@@ -255,17 +282,52 @@ impl Views {
         }
     }
 
-    fn unindex_pod(&mut self, key: &Name) {
-        let Some(old) = self.pods.remove(key) else {
-            return;
-        };
+    /// Takes a pod out of the views and its indexes; what it was.
+    fn unindex_pod(&mut self, key: &Name) -> Option<PodView> {
+        let old = self.pods.remove(key)?;
         let (ns, name) = key;
-        if let Some(owner) = old.owner {
-            remove_from(&mut self.by_owner, (ns.clone(), owner), name);
+        if let Some(owner) = &old.owner {
+            remove_from(&mut self.by_owner, (ns.clone(), owner.clone()), name);
         }
-        for (lk, lv) in old.labels {
-            remove_from(&mut self.by_label, (ns.clone(), lk, lv), name);
+        for (lk, lv) in &old.labels {
+            remove_from(
+                &mut self.by_label,
+                (ns.clone(), lk.clone(), lv.clone()),
+                name,
+            );
         }
+        Some(old)
+    }
+
+    /// Marks dirty each Service of `ns` whose selector a pod with `labels` matches.
+    fn mark_services_selecting(&mut self, ns: &str, labels: &BTreeMap<String, String>) {
+        let candidates: BTreeSet<&String> = labels
+            .iter()
+            .filter_map(|(k, v)| {
+                self.services_by_selector
+                    .get(&(ns.to_string(), k.clone(), v.clone()))
+            })
+            .flatten()
+            .collect();
+        for name in candidates {
+            let key = (ns.to_string(), name.clone());
+            if self
+                .services
+                .get(&key)
+                .is_some_and(|s| selector_matches(&s.selector, labels))
+            {
+                self.dirty_services.insert(key);
+            }
+        }
+    }
+
+    /// The Services whose Endpoints may have changed since the last call (see
+    /// `dirty_services`), in name order; the set is emptied.
+    pub fn take_dirty_services(&mut self) -> Vec<Name> {
+        std::mem::take(&mut self.dirty_services)
+            .into_iter()
+            .filter(|k| self.services.contains_key(k))
+            .collect()
     }
 
     /// The ReplicaSets in `ns` whose first owner is `owner`, in name order.

@@ -61,3 +61,46 @@ fn views_follow_creates_relabels_and_deletions() {
     assert!(views.pods_owned_by("shop", "rs1").is_empty());
     assert!(!views.pods.contains_key(&("shop".into(), "a".into())));
 }
+
+#[test]
+fn only_the_services_whose_pods_or_spec_changed_are_dirty() {
+    let service = |name: &str, app: &str| {
+        json!({"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": name, "namespace": "shop"},
+               "spec": {"selector": {"app": app}, "ports": [{"port": 80}]}})
+    };
+    let mut store = Store::default();
+    let mut views = Views::default();
+    store.put("Service", service("web", "web")).unwrap();
+    store.put("Service", service("api", "api")).unwrap();
+    store.put("Pod", pod("a", "web", "rs1")).unwrap();
+    views.sync(&store);
+    let names = |v: Vec<(String, String)>| v.into_iter().map(|k| k.1).collect::<Vec<_>>();
+    assert_eq!(names(views.take_dirty_services()), ["api", "web"]);
+    assert!(views.take_dirty_services().is_empty());
+
+    // A web pod changes: web only. It moves to api: both (before and after).
+    store.put("Pod", pod("a", "web", "rs1")).unwrap();
+    views.sync(&store);
+    assert_eq!(names(views.take_dirty_services()), ["web"]);
+    store.put("Pod", pod("a", "api", "rs1")).unwrap();
+    views.sync(&store);
+    assert_eq!(names(views.take_dirty_services()), ["api", "web"]);
+
+    // A Service's own change, and its Endpoints written by someone else.
+    store.put("Service", service("web", "other")).unwrap();
+    views.sync(&store);
+    assert_eq!(names(views.take_dirty_services()), ["web"]);
+    store
+        .put(
+            "Endpoints",
+            json!({"metadata": {"name": "api", "namespace": "shop"}, "subsets": []}),
+        )
+        .unwrap();
+    views.sync(&store);
+    assert_eq!(names(views.take_dirty_services()), ["api"]);
+    // A deleted Service is not reported.
+    store.delete("Service", "shop", "api").unwrap();
+    views.sync(&store);
+    assert!(views.take_dirty_services().is_empty());
+}
